@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/service"
+)
+
+func migrateCmd() *cobra.Command {
+	var f dbFlags
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations and exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			db, err := f.open(cmd.Context(), log, offramp.SystemClock{})
+			if err != nil {
+				return err
+			}
+			defer db.store.Close()
+			fmt.Fprintln(cmd.OutOrStdout(), "migrations applied:", f.db)
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func adminCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "admin", Short: "Operator commands that work on the database directly"}
+	cmd.AddCommand(createOrgCmd())
+	return cmd
+}
+
+func createOrgCmd() *cobra.Command {
+	var (
+		f      dbFlags
+		name   string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create-org",
+		Short: "Create an organization and print its API key and secret",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			environment, err := offramp.ParseEnv(f.env)
+			if err != nil {
+				return err
+			}
+			db, err := f.open(ctx, log, offramp.SystemClock{})
+			if err != nil {
+				return err
+			}
+			defer db.store.Close()
+			svc := service.New(service.Config{Store: db.store, Env: environment, Log: log})
+			o, err := svc.CreateOrg(context.WithoutCancel(ctx), name, environment)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return json.NewEncoder(out).Encode(map[string]string{
+					"org_id": o.ID.String(), "api_key": o.APIKey, "api_secret": o.APISecret, "env": string(o.Env),
+				})
+			}
+			fmt.Fprintf(out, "Organization %q created (%s).\n  org_id      %s\n  X-API-KEY   %s\n  API secret  %s\nThe secret is shown only this once.\n",
+				o.Name, o.Env, o.ID, o.APIKey, o.APISecret)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&name, "name", "", "organization name (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object {org_id, api_key, api_secret, env}")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}

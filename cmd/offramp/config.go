@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/sqlstore"
+	"github.com/offramp/offramp/vault"
+)
+
+// env returns the OFFRAMP_* environment variable name, or def when unset, so
+// every flag can also be set from the environment.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v := os.Getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// dbFlags are the storage flags shared by every command that opens the
+// database.
+type dbFlags struct {
+	db      string
+	env     string
+	keyFile string
+}
+
+const defaultDB = "data/offramp.db"
+
+func (f *dbFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.db, "db", env("OFFRAMP_DB", defaultDB), "database: a SQLite file path (postgres:// URLs are reserved for the PostgreSQL backend) [OFFRAMP_DB]")
+	cmd.Flags().StringVar(&f.env, "env", env("OFFRAMP_ENV", "sandbox"), "environment: sandbox or production [OFFRAMP_ENV]")
+	cmd.Flags().StringVar(&f.keyFile, "master-key-file", env("OFFRAMP_MASTER_KEY_FILE", ""), "file holding the base64 master key when OFFRAMP_MASTER_KEY is not set (default: master.key beside the SQLite file) [OFFRAMP_MASTER_KEY_FILE]")
+}
+
+func isPostgres(dsn string) bool {
+	l := strings.ToLower(dsn)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// masterKey finds the key that encrypts secrets at rest: OFFRAMP_MASTER_KEY,
+// else the key file. Only a sandbox may generate one, and says so loudly: a
+// lost key makes every encrypted field unreadable.
+func (f *dbFlags) masterKey(log *slog.Logger, environment offramp.Env) ([]byte, error) {
+	if s := os.Getenv("OFFRAMP_MASTER_KEY"); s != "" {
+		return vault.ParseKey(s)
+	}
+	path := f.keyFile
+	if path == "" {
+		if isPostgres(f.db) {
+			return nil, errors.New("OFFRAMP_MASTER_KEY is required with a PostgreSQL database")
+		}
+		path = filepath.Join(filepath.Dir(sqlitePathOf(f.db)), "master.key")
+	}
+	if _, err := os.Stat(path); err == nil || environment == offramp.EnvSandbox {
+		key, created, err := vault.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			log.Warn("OFFRAMP_MASTER_KEY is not set: generated a sandbox master key; keep this file, it decrypts the database's secrets", "key_file", path)
+		}
+		return key, nil
+	}
+	return nil, fmt.Errorf("OFFRAMP_MASTER_KEY is required in %s (or point --master-key-file at an existing key)", environment)
+}
+
+// sqlitePathOf strips the scheme and query of a SQLite DSN to find its file.
+func sqlitePathOf(dsn string) string {
+	p := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// opened is an open, migrated store and what was derived from its key.
+type opened struct {
+	store   *sqlstore.Store
+	linkKey []byte
+	env     offramp.Env
+}
+
+// open validates the flags, opens the database and runs migrations.
+func (f *dbFlags) open(ctx context.Context, log *slog.Logger, clock offramp.Clock) (*opened, error) {
+	environment, err := offramp.ParseEnv(f.env)
+	if err != nil {
+		return nil, err
+	}
+	if isPostgres(f.db) {
+		return nil, errors.New("the PostgreSQL backend is not available yet: use a SQLite file path for --db")
+	}
+	if dir := filepath.Dir(sqlitePathOf(f.db)); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	key, err := f.masterKey(log, environment)
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.New(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.Open(ctx, f.db, v, sqlstore.Options{Clock: clock})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	linkKey, err := hkdf.Key(sha256.New, key, nil, "offramp kyc-link v1", 32)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &opened{store: st, linkKey: linkKey, env: environment}, nil
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: use json or text", format)
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/offramp/offramp/signature"
+)
+
+// binary builds the offramp command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "offramp")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// server is an `offramp serve` process.
+type server struct {
+	cmd     *exec.Cmd
+	base    string
+	key     string
+	secret  string
+	stderr  *bytes.Buffer
+	stdout  *bytes.Buffer
+	waitErr chan error
+}
+
+var (
+	readyLine = regexp.MustCompile(`Offramp sandbox is ready at (\S+)`)
+	keyLine   = regexp.MustCompile(`X-API-KEY\s+(\S+)`)
+	secLine   = regexp.MustCompile(`API secret\s+(\S+)`)
+)
+
+// startServe runs `offramp serve` on a free port and waits until it answers.
+func startServe(t *testing.T, bin, dataDir string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dataDir, "offramp.db")}, args...)...)
+	cmd.Env = append(os.Environ(), "OFFRAMP_MASTER_KEY=")
+	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, stdout: &bytes.Buffer{}, waitErr: make(chan error, 1)}
+	cmd.Stderr = s.stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			s.stdout.WriteString(sc.Text() + "\n")
+			lines <- sc.Text()
+		}
+		close(lines)
+		s.waitErr <- cmd.Wait()
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// The listen address is in the log (stderr); the credentials, when a
+	// default organization is created, on stdout.
+	deadline := time.After(20 * time.Second)
+	addrRe := regexp.MustCompile(`"msg":"offramp listening","addr":"([^"]+)"`)
+	for s.base == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve exited early:\n%s", s.stderr)
+			}
+			if m := readyLine.FindStringSubmatch(l); m != nil {
+				s.base = m[1]
+			}
+			if m := keyLine.FindStringSubmatch(l); m != nil {
+				s.key = m[1]
+			}
+		case <-time.After(50 * time.Millisecond):
+			if m := addrRe.FindStringSubmatch(s.stderr.String()); m != nil {
+				s.base = "http://" + m[1]
+			}
+		case <-deadline:
+			t.Fatalf("serve did not start:\n%s", s.stderr)
+		}
+	}
+	// Drain the credential block that follows the ready line.
+	time.Sleep(100 * time.Millisecond)
+	for {
+		select {
+		case l := <-lines:
+			if m := keyLine.FindStringSubmatch(l); m != nil {
+				s.key = m[1]
+			}
+			if m := secLine.FindStringSubmatch(l); m != nil {
+				s.secret = m[1]
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if s.key == "" {
+		if m := keyLine.FindStringSubmatch(s.stdout.String()); m != nil {
+			s.key = m[1]
+		}
+		if m := secLine.FindStringSubmatch(s.stdout.String()); m != nil {
+			s.secret = m[1]
+		}
+	}
+	return s
+}
+
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.waitErr:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, s.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("serve did not stop within 15 s of SIGTERM:\n%s", s.stderr)
+	}
+	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
+		t.Fatalf("no clean stop in the log:\n%s", s.stderr)
+	}
+}
+
+func signedGet(t *testing.T, base, path, key, secret string) int {
+	t.Helper()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.Header.Set("X-API-KEY", key)
+	req.Header.Set("X-TIMESTAMP", ts)
+	req.Header.Set("X-SIGNATURE", signature.Sign(key, secret, ts, []byte("{}")))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// TestServeFirstRunAndDollarPeClient runs the README's first command the way
+// a newcomer does and then an exchange client written from DollarPe's docs,
+// in Python, signing the way DollarPe's Python snippet does.
+func TestServeFirstRunAndDollarPeClient(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	s := startServe(t, bin, dir, "--verify-delay", "300ms")
+	if s.key == "" || s.secret == "" {
+		t.Fatalf("first start printed no credentials:\n%s", s.stdout)
+	}
+	if strings.Contains(s.stderr.String(), s.secret) {
+		t.Fatal("the API secret was written to the log")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "master.key")); err != nil {
+		t.Fatalf("sandbox master key not generated: %v", err)
+	}
+	if !strings.Contains(s.stderr.String(), "OFFRAMP_MASTER_KEY is not set") {
+		t.Fatal("no warning about the generated master key")
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		res, err := http.Get(s.base + p)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", p, err, res)
+		}
+		res.Body.Close()
+	}
+	if code := signedGet(t, s.base, "/cms/api/v1/customer/list", s.key, s.secret); code != 200 {
+		t.Fatalf("printed credentials do not work: %d", code)
+	}
+
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 is required for the DollarPe client test")
+		}
+		t.Skip("python3 not installed")
+	}
+	out, err := exec.Command(py, "testdata/dollarpe_client.py", s.base, s.key, s.secret).CombinedOutput()
+	if err != nil {
+		t.Fatalf("DollarPe-style client failed: %v\n%s\nserver log:\n%s", err, out, s.stderr)
+	}
+	t.Logf("python client: %s", bytes.TrimSpace(out))
+	s.stop(t)
+
+	// A second start reuses the database and prints no new credentials.
+	s2 := startServe(t, bin, dir)
+	if strings.Contains(s2.stdout.String(), "API secret") {
+		t.Fatal("credentials printed again on the second start")
+	}
+	if code := signedGet(t, s2.base, "/cms/api/v1/customer/list", s.key, s.secret); code != 200 {
+		t.Fatalf("credentials lost across restart: %d", code)
+	}
+	s2.stop(t)
+}
+
+func TestAdminCreateOrgAndEnvironments(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "offramp.db")
+	createOrg := func(env string) map[string]string {
+		cmd := exec.Command(bin, "admin", "create-org", "--name", "Acme "+env, "--db", db, "--env", env, "--json")
+		cmd.Env = append(os.Environ(), "OFFRAMP_MASTER_KEY=")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("create-org %s: %v\n%s", env, err, stderr.String())
+		}
+		var m map[string]string
+		dec := json.NewDecoder(bytes.NewReader(out))
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("create-org output is not JSON: %q", out)
+		}
+		if dec.More() {
+			t.Fatalf("create-org printed more than one JSON object: %q", out)
+		}
+		for _, k := range []string{"org_id", "api_key", "api_secret", "env"} {
+			if m[k] == "" {
+				t.Fatalf("create-org output lacks %s: %q", k, out)
+			}
+		}
+		if m["env"] != env {
+			t.Fatalf("env = %q, want %q", m["env"], env)
+		}
+		return m
+	}
+	sb := createOrg("sandbox")
+	prod := createOrg("production")
+
+	s := startServe(t, bin, dir)
+	if code := signedGet(t, s.base, "/cms/api/v1/customer/list", sb["api_key"], sb["api_secret"]); code != 200 {
+		t.Fatalf("sandbox key on sandbox server: %d", code)
+	}
+	if code := signedGet(t, s.base, "/cms/api/v1/customer/list", prod["api_key"], prod["api_secret"]); code != 401 {
+		t.Fatalf("production key on sandbox server: %d, want 401", code)
+	}
+	s.stop(t)
+
+	// A production server needs a real master key; with the sandbox's key
+	// file passed explicitly it runs, and only production keys work there.
+	ps := startServe(t, bin, dir, "--env", "production", "--master-key-file", filepath.Join(dir, "master.key"))
+	if code := signedGet(t, ps.base, "/cms/api/v1/customer/list", prod["api_key"], prod["api_secret"]); code != 200 {
+		t.Fatalf("production key on production server: %d", code)
+	}
+	if code := signedGet(t, ps.base, "/cms/api/v1/customer/list", sb["api_key"], sb["api_secret"]); code != 401 {
+		t.Fatalf("sandbox key on production server: %d, want 401", code)
+	}
+	ps.stop(t)
+}
+
+func TestServeRefusesPostgresForNow(t *testing.T) {
+	bin := binary(t)
+	out, err := exec.Command(bin, "migrate", "--db", "postgres://localhost/offramp").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "PostgreSQL backend is not available yet") {
+		t.Fatalf("want a clear error, got %v: %s", err, out)
+	}
+	cmd := exec.Command(bin, "migrate", "--db", filepath.Join(t.TempDir(), "p.db"), "--env", "production")
+	cmd.Env = append(os.Environ(), "OFFRAMP_MASTER_KEY=")
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "OFFRAMP_MASTER_KEY is required in production") {
+		t.Fatalf("production without a key: %v %s", err, out)
+	}
+}

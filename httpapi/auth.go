@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/signature"
+)
+
+// TimestampWindow is how far X-TIMESTAMP may be from the server's clock.
+const TimestampWindow = 300 * time.Second
+
+// maxBody is the largest request body accepted.
+const maxBody = 1 << 20
+
+func unauthenticated(msg, field, detail string) *offramp.Error {
+	return &offramp.Error{Code: offramp.CodeUnauthenticated, Message: msg, Fields: map[string][]string{field: {detail}}}
+}
+
+// readBody reads a request body up to maxBody, answering 413 beyond it
+// without reading the rest.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > maxBody {
+		return nil, offramp.Errorf(offramp.CodeTooLarge, "Request body is larger than %d bytes", maxBody)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, offramp.Errorf(offramp.CodeTooLarge, "Request body is larger than %d bytes", maxBody)
+	}
+	if err != nil {
+		return nil, offramp.Errorf(offramp.CodeInvalid, "Could not read the request body")
+	}
+	return body, nil
+}
+
+// handlerFunc is an API handler: it gets the verified body and returns the
+// status and data of a success, or an error.
+type handlerFunc func(r *http.Request, body []byte) (int, any, error)
+
+// signed wraps an API handler with DollarPe's request authentication: API
+// key, timestamp within ±300 s of the server clock, HMAC signature over the
+// canonical body, and single use for signatures of mutating requests.
+func (s *Server) signed(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(w, r)
+		if err == nil {
+			err = s.authenticate(r, body)
+		}
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		status, data, err := h(r, body)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeData(w, status, data)
+	})
+}
+
+func (s *Server) authenticate(r *http.Request, body []byte) error {
+	ctx := r.Context()
+	key, ts, sig := r.Header.Get("X-API-KEY"), r.Header.Get("X-TIMESTAMP"), r.Header.Get("X-SIGNATURE")
+	for _, h := range []struct{ name, value string }{{"X-API-KEY", key}, {"X-TIMESTAMP", ts}, {"X-SIGNATURE", sig}} {
+		if h.value == "" {
+			return unauthenticated("Authentication credentials were not provided.", h.name, "This header is required.")
+		}
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return unauthenticated("Invalid timestamp", "X-TIMESTAMP", "X-TIMESTAMP must be Unix time in seconds.")
+	}
+	now := s.svc.Clock().Now()
+	sent := time.Unix(secs, 0)
+	if d := now.Sub(sent); d > TimestampWindow || d < -TimestampWindow {
+		return unauthenticated("Timestamp expired", "X-TIMESTAMP", "X-TIMESTAMP must be within 300 seconds of the server time.")
+	}
+	org, err := s.svc.Authenticate(ctx, key)
+	if errors.Is(err, offramp.ErrNotFound) {
+		return unauthenticated("Invalid API key", "X-API-KEY", "Invalid API key")
+	}
+	if err != nil {
+		return err
+	}
+	form, err := signature.Verify(key, org.APISecret, ts, body, sig, org.AllowJSReplacerSignatures)
+	switch {
+	case errors.Is(err, signature.ErrMalformed):
+		return &offramp.Error{Code: offramp.CodeInvalid, Message: "JSON parse error", Fields: map[string][]string{"non_field_errors": {err.Error()}}}
+	case errors.Is(err, signature.ErrNestedUnsigned):
+		return &offramp.Error{Code: offramp.CodeNestedUnsigned, Message: "Invalid Signature", Fields: map[string][]string{"signature": {
+			"The signature leaves nested keys unsigned (JSON.stringify with a key list). Sign a recursively sorted canonical body: see the signing section of the README."}}}
+	case err != nil:
+		return unauthenticated("Invalid Signature", "signature", "Invalid Signature")
+	}
+	if form == signature.FormJSReplacer {
+		s.metrics.jsForm.Inc()
+		s.log.WarnContext(ctx, "accepted JavaScript-snippet signature with unsigned nested keys", "request_id", requestID(ctx), "org_id", org.ID.String())
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Keep the record until the timestamp can no longer pass the
+		// window check, plus a margin for clock steps.
+		fresh, err := s.svc.UseSignature(ctx, org.ID, sig, sent.Add(TimestampWindow+time.Minute))
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			return unauthenticated("Signature already used", "signature", "This signature was already used; sign each request with a new timestamp.")
+		}
+	}
+	info(ctx).org = org
+	return nil
+}

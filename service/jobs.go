@@ -1,0 +1,27 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/offramp/offramp"
+)
+
+// RunJob does the work of one background job. It is idempotent: running a
+// job twice (after a crash, or when a lease lapsed) changes nothing the
+// second time, because every status change is a compare-and-set.
+func (s *Service) RunJob(ctx context.Context, j offramp.Job) error {
+	switch j.Kind {
+	case offramp.JobVerifyKYC:
+		if s.verifier == nil {
+			return nil
+		}
+		return s.runKYCJob(ctx, j)
+	case offramp.JobVerifyBank:
+		if s.verifier == nil {
+			return nil
+		}
+		return s.runBankJob(ctx, j)
+	}
+	return fmt.Errorf("unknown job kind %q", j.Kind)
+}

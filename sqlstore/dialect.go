@@ -1,0 +1,127 @@
+package sqlstore
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is everything that differs between the SQL engines Offramp runs
+// on. Queries are written once, with ? placeholders and SQL that SQLite 3.35+
+// and PostgreSQL 15 both accept (ON CONFLICT ... DO NOTHING/UPDATE,
+// RETURNING, partial indexes); the dialect adapts the rest. A PostgreSQL
+// dialect over pgx plugs in here, with its migrations numbered alike under
+// migrations/postgres.
+type dialect interface {
+	// gooseDialect and migrationsDir select the embedded migrations.
+	gooseDialect() goose.Dialect
+	migrationsDir() string
+
+	// rebind turns ? placeholders into the engine's style ($1, $2, ...).
+	rebind(query string) string
+
+	// timeArg encodes a time for a query argument. Times are always UTC and
+	// truncated to microseconds before they get here.
+	timeArg(t time.Time) any
+
+	// skipLocked ends the SELECT that picks jobs to claim. PostgreSQL needs
+	// FOR UPDATE SKIP LOCKED so that concurrent claimers in different
+	// transactions take different rows; SQLite has a single writer, so
+	// the claiming transaction already excludes every other one.
+	skipLocked() string
+
+	// classify tells constraint violations and transient conditions apart.
+	// For a unique violation, target is "table.column" of the column that
+	// distinguishes the index (the last one), e.g. "customers.email".
+	classify(err error) (kind errKind, target string)
+}
+
+type errKind int
+
+const (
+	errOther errKind = iota
+	errUnique
+	errForeignKey
+	errBusy
+	errInterrupted
+)
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) gooseDialect() goose.Dialect { return goose.DialectSQLite3 }
+func (sqliteDialect) migrationsDir() string       { return "migrations/sqlite" }
+func (sqliteDialect) rebind(q string) string      { return q }
+func (sqliteDialect) skipLocked() string          { return "" }
+
+// sqliteTimeLayout is fixed width, so that text comparison (run_at <= ?) is
+// time order, and readable in the sqlite3 shell. The trailing Z is literal:
+// every stored time is UTC.
+const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+func (sqliteDialect) timeArg(t time.Time) any { return t.Format(sqliteTimeLayout) }
+
+func (sqliteDialect) classify(err error) (errKind, string) {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return errOther, ""
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		// "UNIQUE constraint failed: customers.org_id, customers.email"
+		msg := se.Error()
+		if i := strings.LastIndex(msg, "constraint failed: "); i >= 0 {
+			cols := msg[i+len("constraint failed: "):]
+			if j := strings.IndexAny(cols, " ("); j >= 0 && !strings.Contains(cols[:j], ",") {
+				cols = cols[:j]
+			}
+			parts := strings.Split(cols, ", ")
+			last := strings.TrimSpace(parts[len(parts)-1])
+			if k := strings.IndexAny(last, " ("); k >= 0 {
+				last = last[:k]
+			}
+			return errUnique, last
+		}
+		return errUnique, ""
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return errForeignKey, ""
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return errBusy, ""
+	case sqlite3.SQLITE_INTERRUPT:
+		return errInterrupted, ""
+	}
+	return errOther, ""
+}
+
+// rebindDollar rewrites ? placeholders as $1, $2, ... outside quoted
+// strings and identifiers; it is the rebind of PostgreSQL-style engines.
+func rebindDollar(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

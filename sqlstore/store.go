@@ -1,0 +1,340 @@
+// Package sqlstore implements offramp.Store over database/sql.
+//
+// SQLite (modernc.org/sqlite, no cgo) is the embedded default; the engine
+// specifics live behind a small dialect so PostgreSQL can be added with the
+// same queries and a parallel migrations directory.
+//
+// Durability: SQLite runs in WAL mode with synchronous=FULL, so a commit
+// that returned is on disk. All writes go through Update, which runs them
+// one at a time on a single write connection (BEGIN IMMEDIATE); reads run
+// in View on a separate pool of read-only connections and see a consistent
+// snapshot without blocking the writer.
+//
+// Conventions callers can rely on:
+//   - Times are stored in UTC, truncated to whole microseconds (the
+//     precision PostgreSQL keeps), and read back as UTC. A time read back
+//     equals the written time after t.UTC().Truncate(time.Microsecond).
+//   - Zero CreatedAt/UpdatedAt on create are filled from the clock.
+//   - Empty maps (KYC data, event metadata) read back as nil; map values
+//     round-trip through encoding/json, so numbers come back as float64.
+//   - Lists are newest first (created_at, then id, descending).
+//   - Secret and personal fields are sealed with package vault, bound to
+//     their table, column and row; lookups on them use blind indexes.
+//     Neither plaintext nor ciphertext ever appears in an error.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"embed"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/vault"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// readConns is the size of the read pool. Readers never block the writer
+// in WAL mode, so a few suffice; more only add memory.
+const readConns = 4
+
+// Options tunes a Store.
+type Options struct {
+	// Clock fills timestamps the caller left zero. Nil means
+	// offramp.SystemClock.
+	Clock offramp.Clock
+}
+
+// Store is an offramp.Store backed by SQL.
+type Store struct {
+	d     dialect
+	v     *vault.Vault
+	clock offramp.Clock
+
+	wdb *sql.DB // exactly one connection: the only writer
+	rdb *sql.DB // read-only pool
+
+	// writer is a one-slot semaphore held by the Update in progress. It is
+	// the single point every write passes through, where group commit
+	// will go: whoever holds it can drain the Updates queued behind it and
+	// run them in one transaction (one SAVEPOINT each) and one fsync.
+	writer chan struct{}
+	closed atomic.Bool
+}
+
+var _ offramp.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn: a file path, a "file:" URI or
+// "sqlite:path" for SQLite. It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string, v *vault.Vault, opts Options) (*Store, error) {
+	if v == nil {
+		return nil, errors.New("sqlstore: a vault is required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = offramp.SystemClock{}
+	}
+	lower := strings.ToLower(dsn)
+	switch {
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		return nil, &offramp.Error{Code: offramp.CodeInvalid, Message: "the PostgreSQL backend is not available yet; use a SQLite path"}
+	}
+	return openSQLite(ctx, dsn, v, opts)
+}
+
+func openSQLite(ctx context.Context, dsn string, v *vault.Vault, opts Options) (*Store, error) {
+	name, err := sqliteName(dsn)
+	if err != nil {
+		return nil, err
+	}
+	// Creating the file ourselves gives it (and so its -wal and -shm, which
+	// SQLite creates with the database's permissions) mode 0600: it holds
+	// personal data even if the sensitive columns are sealed.
+	if path := sqlitePath(name); path != "" {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("sqlstore: create database directory: %w", err)
+			}
+		}
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open database file: %w", err)
+		}
+		f.Close()
+	}
+
+	// Pragmas go in the DSN so that every connection database/sql opens,
+	// including replacements after an error, gets them.
+	common := "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+	wdsn := withParams(name, common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	rdsn := withParams(name, common+"&_pragma=synchronous(FULL)&_query_only=1")
+
+	s := &Store{
+		d:      sqliteDialect{},
+		v:      v,
+		clock:  opts.Clock,
+		writer: make(chan struct{}, 1),
+	}
+	if s.wdb, err = sql.Open("sqlite", wdsn); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+
+	// The write connection switches the file to WAL; open it before any
+	// reader so that readers never see a rollback-journal database.
+	if err := s.checkDurability(ctx); err != nil {
+		s.wdb.Close()
+		return nil, err
+	}
+
+	if s.rdb, err = sql.Open("sqlite", rdsn); err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	s.rdb.SetMaxOpenConns(readConns)
+	s.rdb.SetMaxIdleConns(readConns)
+	s.rdb.SetConnMaxLifetime(0)
+	s.rdb.SetConnMaxIdleTime(0)
+	if err := s.rdb.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: open read pool: %w", err)
+	}
+	return s, nil
+}
+
+// checkDurability verifies that the write connection really runs in WAL
+// mode with synchronous=FULL. A DSN may carry its own pragmas, and a
+// filesystem may refuse WAL; either way an acknowledged payout could be
+// lost, so Open fails instead.
+func (s *Store) checkDurability(ctx context.Context) error {
+	var mode string
+	if err := s.wdb.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("sqlstore: open database: %w", err)
+	}
+	var sync int
+	if err := s.wdb.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return fmt.Errorf("sqlstore: open database: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") || sync < 2 {
+		return fmt.Errorf("sqlstore: database must run with journal_mode=WAL and synchronous=FULL, got journal_mode=%s synchronous=%d", mode, sync)
+	}
+	return nil
+}
+
+// sqliteName turns the accepted DSN forms into a name for the driver.
+func sqliteName(dsn string) (string, error) {
+	name := strings.TrimSpace(dsn)
+	if rest, ok := cutPrefixFold(name, "sqlite://"); ok {
+		name = rest
+	} else if rest, ok := cutPrefixFold(name, "sqlite:"); ok {
+		name = rest
+	}
+	if name == "" {
+		return "", &offramp.Error{Code: offramp.CodeInvalid, Message: "the database location is empty; give a SQLite file path"}
+	}
+	// Each connection to an in-memory database is a separate database, so
+	// the read pool would never see what the writer wrote; and memory
+	// cannot be durable.
+	if name == ":memory:" || strings.HasPrefix(name, "file::memory:") || strings.Contains(name, "mode=memory") {
+		return "", &offramp.Error{Code: offramp.CodeInvalid, Message: "an in-memory SQLite database is not supported; give a file path"}
+	}
+	return name, nil
+}
+
+// sqlitePath is the file behind name, or "" when it cannot be told (an
+// unusual URI); SQLite then creates the file itself.
+func sqlitePath(name string) string {
+	if !strings.HasPrefix(name, "file:") {
+		path, _, _ := strings.Cut(name, "?")
+		return path
+	}
+	u, err := url.Parse(name)
+	if err != nil {
+		return ""
+	}
+	if u.Host != "" && u.Host != "localhost" {
+		return ""
+	}
+	if u.Opaque != "" {
+		p, err := url.PathUnescape(u.Opaque)
+		if err != nil {
+			return ""
+		}
+		return p
+	}
+	return u.Path
+}
+
+func withParams(name, params string) string {
+	if strings.Contains(name, "?") {
+		return name + "&" + params
+	}
+	return name + "?" + params
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// Migrate applies the embedded migrations that have not run yet. It holds
+// the writer, so it never interleaves with an Update.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.acquireWriter(ctx); err != nil {
+		return err
+	}
+	defer s.releaseWriter()
+	sub, err := fs.Sub(migrationsFS, s.d.migrationsDir())
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(s.d.gooseDialect(), s.wdb, sub, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database. Updates and Views still running fail.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	return errors.Join(errs...)
+}
+
+var errClosed = &offramp.Error{Code: offramp.CodeUnavailable, Message: "the store is closed"}
+
+// View runs fn in a read-only transaction on a consistent snapshot.
+func (s *Store) View(ctx context.Context, fn func(offramp.ReadTx) error) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	sqltx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return s.mapErr(ctx, "begin read", err)
+	}
+	// A read transaction has nothing to commit; rolling back just ends the
+	// snapshot.
+	defer sqltx.Rollback()
+	return fn(&tx{s: s, q: sqltx})
+}
+
+// Update runs fn in a write transaction and commits if fn returns nil. An
+// error from fn rolls back and is returned as is.
+func (s *Store) Update(ctx context.Context, fn func(offramp.Tx) error) error {
+	if err := s.acquireWriter(ctx); err != nil {
+		return err
+	}
+	defer s.releaseWriter()
+	return s.runUpdate(ctx, fn)
+}
+
+func (s *Store) acquireWriter(ctx context.Context) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	select {
+	case s.writer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return s.mapErr(ctx, "wait for writer", ctx.Err())
+	}
+}
+
+func (s *Store) releaseWriter() { <-s.writer }
+
+func (s *Store) runUpdate(ctx context.Context, fn func(offramp.Tx) error) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	// BEGIN IMMEDIATE (the write DSN's _txlock): take the write lock now,
+	// not at the first write, so a transaction never fails half way with
+	// SQLITE_BUSY when another process holds the lock.
+	sqltx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.mapErr(ctx, "begin", err)
+	}
+	done := false
+	// Also covers a panic in fn: the connection goes back clean.
+	defer func() {
+		if !done {
+			sqltx.Rollback()
+		}
+	}()
+	if err := fn(&tx{s: s, q: sqltx, write: true}); err != nil {
+		return err
+	}
+	done = true
+	if err := sqltx.Commit(); err != nil {
+		return s.mapErr(ctx, "commit", err)
+	}
+	return nil
+}
