@@ -72,21 +72,7 @@ func (sqliteDialect) classify(err error) (errKind, string) {
 	}
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		// "UNIQUE constraint failed: customers.org_id, customers.email"
-		msg := se.Error()
-		if i := strings.LastIndex(msg, "constraint failed: "); i >= 0 {
-			cols := msg[i+len("constraint failed: "):]
-			if j := strings.IndexAny(cols, " ("); j >= 0 && !strings.Contains(cols[:j], ",") {
-				cols = cols[:j]
-			}
-			parts := strings.Split(cols, ", ")
-			last := strings.TrimSpace(parts[len(parts)-1])
-			if k := strings.IndexAny(last, " ("); k >= 0 {
-				last = last[:k]
-			}
-			return errUnique, last
-		}
-		return errUnique, ""
+		return errUnique, uniqueTarget(se.Error())
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return errForeignKey, ""
 	}
@@ -97,6 +83,25 @@ func (sqliteDialect) classify(err error) (errKind, string) {
 		return errInterrupted, ""
 	}
 	return errOther, ""
+}
+
+// uniqueTarget extracts the last column from SQLite's message, e.g.
+// "constraint failed: UNIQUE constraint failed: customers.org_id,
+// customers.email (2067)" gives "customers.email".
+func uniqueTarget(msg string) string {
+	const marker = "UNIQUE constraint failed: "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return ""
+	}
+	cols := msg[i+len(marker):]
+	if j := strings.LastIndex(cols, " ("); j >= 0 {
+		cols = cols[:j] // the result code
+	}
+	if j := strings.LastIndex(cols, ", "); j >= 0 {
+		cols = cols[j+2:]
+	}
+	return strings.TrimSpace(cols)
 }
 
 // rebindDollar rewrites ? placeholders as $1, $2, ... outside quoted

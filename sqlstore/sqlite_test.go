@@ -488,3 +488,16 @@ func TestRebindDollar(t *testing.T) {
 		}
 	}
 }
+
+func TestUniqueTarget(t *testing.T) {
+	for msg, want := range map[string]string{
+		"constraint failed: UNIQUE constraint failed: customers.org_id, customers.email (2067)": "customers.email",
+		"constraint failed: UNIQUE constraint failed: orgs.id (1555)":                           "orgs.id",
+		"UNIQUE constraint failed: bank_accounts.org_id, bank_accounts.vpa_index":               "bank_accounts.vpa_index",
+		"something else": "",
+	} {
+		if got := uniqueTarget(msg); got != want {
+			t.Errorf("uniqueTarget(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}

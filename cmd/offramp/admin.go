@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/offramp/offramp"
@@ -36,7 +37,53 @@ func migrateCmd() *cobra.Command {
 
 func adminCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Operator commands that work on the database directly"}
-	cmd.AddCommand(createOrgCmd())
+	cmd.AddCommand(createOrgCmd(), jsSignaturesCmd())
+	return cmd
+}
+
+// jsSignaturesCmd opts an organization in or out of the JavaScript-snippet
+// signature form, for exchanges that cannot fix their signing code at once.
+func jsSignaturesCmd() *cobra.Command {
+	var (
+		f     dbFlags
+		orgID string
+		allow bool
+	)
+	cmd := &cobra.Command{
+		Use:   "js-signatures --org ID --allow=true|false",
+		Short: "Accept (or stop accepting) signatures made with DollarPe's JavaScript snippet, which leave nested keys unsigned",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			id, err := uuid.Parse(orgID)
+			if err != nil {
+				return fmt.Errorf("--org: %w", err)
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			db, err := f.open(ctx, log, offramp.SystemClock{})
+			if err != nil {
+				return err
+			}
+			defer db.store.Close()
+			err = db.store.Update(ctx, func(tx offramp.Tx) error {
+				if _, err := tx.Org(ctx, id); err != nil {
+					return fmt.Errorf("organization %s: %w", id, err)
+				}
+				return tx.SetOrgJSReplacer(ctx, id, allow)
+			})
+			if err != nil {
+				return err
+			}
+			log.Warn("organization signature policy changed", "org_id", id.String(), "allow_js_replacer_signatures", allow)
+			fmt.Fprintf(cmd.OutOrStdout(), "allow_js_replacer_signatures=%t for %s\n", allow, id)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&orgID, "org", "", "organization id (required)")
+	cmd.Flags().BoolVar(&allow, "allow", false, "accept the JavaScript-snippet form")
+	_ = cmd.MarkFlagRequired("org")
+	_ = cmd.MarkFlagRequired("allow")
 	return cmd
 }
 

@@ -246,6 +246,17 @@ func TestAdminCreateOrgAndEnvironments(t *testing.T) {
 	sb := createOrg("sandbox")
 	prod := createOrg("production")
 
+	js := exec.Command(bin, "admin", "js-signatures", "--org", sb["org_id"], "--allow=true", "--db", db)
+	js.Env = append(os.Environ(), "OFFRAMP_MASTER_KEY=")
+	if out, err := js.CombinedOutput(); err != nil || !strings.Contains(string(out), "allow_js_replacer_signatures=true") {
+		t.Fatalf("js-signatures: %v %s", err, out)
+	}
+	bogus := exec.Command(bin, "admin", "js-signatures", "--org", "00000000-0000-0000-0000-000000000001", "--allow=true", "--db", db)
+	bogus.Env = js.Env
+	if out, err := bogus.CombinedOutput(); err == nil {
+		t.Fatalf("js-signatures on an unknown org succeeded: %s", out)
+	}
+
 	s := startServe(t, bin, dir)
 	if code := signedGet(t, s.base, "/cms/api/v1/customer/list", sb["api_key"], sb["api_secret"]); code != 200 {
 		t.Fatalf("sandbox key on sandbox server: %d", code)
