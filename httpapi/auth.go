@@ -14,8 +14,10 @@ import (
 // TimestampWindow is how far X-TIMESTAMP may be from the server's clock.
 const TimestampWindow = 300 * time.Second
 
-// maxBody is the largest request body accepted.
-const maxBody = 1 << 20
+// maxBody is the largest request body accepted. Documented bodies are a
+// few KiB (images travel as URLs); a small cap also bounds what a hostile
+// body costs the canonicalizer before its signature is checked.
+const maxBody = 64 << 10
 
 func unauthenticated(msg, field, detail string) *offramp.Error {
 	return &offramp.Error{Code: offramp.CodeUnauthenticated, Message: msg, Fields: map[string][]string{field: {detail}}}

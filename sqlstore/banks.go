@@ -76,15 +76,17 @@ func (t *tx) ListBankAccounts(ctx context.Context, orgID, customerID uuid.UUID, 
 	return out, total, nil
 }
 
-// CountBankAccounts counts a customer's accounts of one type, or of every
-// type when typ is "", leaving out FAILED ones.
+// CountBankAccounts counts a customer's accounts of one type (of every
+// type when typ is "") that are not FAILED: a failed verification does not
+// use up one of the customer's slots.
 func (t *tx) CountBankAccounts(ctx context.Context, orgID, customerID uuid.UUID, typ offramp.BankAccountType) (int, error) {
 	const op = "count bank accounts"
-	if typ == "" {
-		return t.count(ctx, op, `SELECT COUNT(*) FROM bank_accounts WHERE org_id = ? AND customer_id = ? AND status <> 'FAILED'`, orgID, customerID)
+	query := `SELECT COUNT(*) FROM bank_accounts WHERE org_id = ? AND customer_id = ? AND status <> ?`
+	args := []any{orgID, customerID, string(offramp.BankFailed)}
+	if typ != "" {
+		query, args = query+` AND type = ?`, append(args, string(typ))
 	}
-	return t.count(ctx, op, `SELECT COUNT(*) FROM bank_accounts WHERE org_id = ? AND customer_id = ? AND type = ? AND status <> 'FAILED'`,
-		orgID, customerID, string(typ))
+	return t.count(ctx, op, query, args...)
 }
 
 var bankLookups = map[string]string{

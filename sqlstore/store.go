@@ -119,7 +119,7 @@ func openSQLite(ctx context.Context, dsn string, v *vault.Vault, opts Options) (
 	// including replacements after an error, gets them.
 	common := "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
 	wdsn := withParams(name, common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
-	rdsn := withParams(name, common+"&_pragma=synchronous(FULL)&_query_only=1")
+	rdsn := withParams(name, common+"&_query_only=1")
 
 	s := &Store{
 		d:      sqliteDialect{},
@@ -288,7 +288,9 @@ func (s *Store) View(ctx context.Context, fn func(offramp.ReadTx) error) error {
 }
 
 // Update runs fn in a write transaction and commits if fn returns nil. An
-// error from fn rolls back and is returned as is.
+// error from fn rolls back and is returned as is; so does a panic, which
+// then continues. Updates run one at a time, so fn must not call Update
+// (it would wait for itself until ctx ends); it may call View.
 func (s *Store) Update(ctx context.Context, fn func(offramp.Tx) error) error {
 	if err := s.acquireWriter(ctx); err != nil {
 		return err
@@ -300,6 +302,10 @@ func (s *Store) Update(ctx context.Context, fn func(offramp.Tx) error) error {
 func (s *Store) acquireWriter(ctx context.Context) error {
 	if s.closed.Load() {
 		return errClosed
+	}
+	// Checked first because select picks at random among ready cases.
+	if err := ctx.Err(); err != nil {
+		return s.mapErr(ctx, "wait for writer", err)
 	}
 	select {
 	case s.writer <- struct{}{}:
@@ -329,7 +335,7 @@ func (s *Store) runUpdate(ctx context.Context, fn func(offramp.Tx) error) error 
 			sqltx.Rollback()
 		}
 	}()
-	if err := fn(&tx{s: s, q: sqltx, write: true}); err != nil {
+	if err := fn(&tx{s: s, q: sqltx}); err != nil {
 		return err
 	}
 	done = true

@@ -19,12 +19,11 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// tx implements offramp.Tx; a View gets one with write unset, whose
-// connection is query_only anyway.
+// tx implements offramp.Tx. A View gets one too (as a ReadTx); its
+// connection is query_only, so the write methods fail there.
 type tx struct {
-	s     *Store
-	q     querier
-	write bool
+	s *Store
+	q querier
 }
 
 var _ offramp.Tx = (*tx)(nil)
