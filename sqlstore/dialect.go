@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"errors"
 	"strconv"
 	"strings"
@@ -21,6 +22,10 @@ type dialect interface {
 	// gooseDialect and migrationsDir select the embedded migrations.
 	gooseDialect() goose.Dialect
 	migrationsDir() string
+
+	// readTx is how View begins. A View must be one snapshot: SQLite's
+	// deferred read transaction is; PostgreSQL needs REPEATABLE READ.
+	readTx() *sql.TxOptions
 
 	// rebind turns ? placeholders into the engine's style ($1, $2, ...).
 	rebind(query string) string
@@ -56,6 +61,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) gooseDialect() goose.Dialect { return goose.DialectSQLite3 }
 func (sqliteDialect) migrationsDir() string       { return "migrations/sqlite" }
 func (sqliteDialect) rebind(q string) string      { return q }
+func (sqliteDialect) readTx() *sql.TxOptions      { return &sql.TxOptions{ReadOnly: true} }
 func (sqliteDialect) skipLocked() string          { return "" }
 
 // sqliteTimeLayout is fixed width, so that text comparison (run_at <= ?) is

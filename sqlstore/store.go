@@ -14,7 +14,9 @@
 //   - Times are stored in UTC, truncated to whole microseconds (the
 //     precision PostgreSQL keeps), and read back as UTC. A time read back
 //     equals the written time after t.UTC().Truncate(time.Microsecond).
-//   - Zero CreatedAt/UpdatedAt on create are filled from the clock.
+//   - Zero timestamps on writes (CreatedAt, UpdatedAt, SetBankStatus's at)
+//     are filled from the Options clock; RunAt and expiry times are stored
+//     as given.
 //   - Empty maps (KYC data, event metadata) read back as nil; map values
 //     round-trip through encoding/json, so numbers come back as float64.
 //   - Lists are newest first (created_at, then id, descending).
@@ -26,6 +28,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,8 +37,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-
-	"embed"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -277,7 +278,7 @@ func (s *Store) View(ctx context.Context, fn func(offramp.ReadTx) error) error {
 	if s.closed.Load() {
 		return errClosed
 	}
-	sqltx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	sqltx, err := s.rdb.BeginTx(ctx, s.d.readTx())
 	if err != nil {
 		return s.mapErr(ctx, "begin read", err)
 	}
@@ -287,10 +288,11 @@ func (s *Store) View(ctx context.Context, fn func(offramp.ReadTx) error) error {
 	return fn(&tx{s: s, q: sqltx})
 }
 
-// Update runs fn in a write transaction and commits if fn returns nil. An
-// error from fn rolls back and is returned as is; so does a panic, which
-// then continues. Updates run one at a time, so fn must not call Update
-// (it would wait for itself until ctx ends); it may call View.
+// Update runs fn in a write transaction and commits if fn returns nil. If
+// fn returns an error the transaction rolls back and the error is returned
+// unchanged; if fn panics it rolls back and the panic continues. Updates
+// run one at a time, so fn must not call Update (it would wait for itself
+// until ctx ends); it may call View.
 func (s *Store) Update(ctx context.Context, fn func(offramp.Tx) error) error {
 	if err := s.acquireWriter(ctx); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,14 +31,39 @@ func binary(t *testing.T) string {
 	return bin
 }
 
+// syncBuffer is a bytes.Buffer that a process's output goroutine and the
+// test can use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) WriteString(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(v)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // server is an `offramp serve` process.
 type server struct {
 	cmd     *exec.Cmd
 	base    string
 	key     string
 	secret  string
-	stderr  *bytes.Buffer
-	stdout  *bytes.Buffer
+	stderr  *syncBuffer
+	stdout  *syncBuffer
 	waitErr chan error
 }
 
@@ -52,7 +78,7 @@ func startServe(t *testing.T, bin, dataDir string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dataDir, "offramp.db")}, args...)...)
 	cmd.Env = append(os.Environ(), "OFFRAMP_MASTER_KEY=")
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, stdout: &bytes.Buffer{}, waitErr: make(chan error, 1)}
+	s := &server{cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, waitErr: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {

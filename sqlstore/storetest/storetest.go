@@ -899,6 +899,34 @@ func testSetBankStatus(t *testing.T, s offramp.Store) {
 		return tx.SetBankStatus(ctx, org.ID, uuid.New(), offramp.BankProcessing, offramp.BankVerified, "", at)
 	})
 	wantIs(t, "SetBankStatus(unknown)", err, offramp.ErrNotFound)
+
+	// A FAILED account does not use up one of the customer's slots, but
+	// its number stays taken.
+	b2 := makeBank(c, 2)
+	update(t, s, func(tx offramp.Tx) error {
+		if err := tx.CreateBankAccount(ctx, b2); err != nil {
+			return err
+		}
+		return tx.SetBankStatus(ctx, org.ID, b2.ID, offramp.BankProcessing, offramp.BankVerified, "", at)
+	})
+	view(t, s, func(tx offramp.ReadTx) error {
+		n, err := tx.CountBankAccounts(ctx, org.ID, c.ID, offramp.BankAccountDetails)
+		if err != nil {
+			return err
+		}
+		wantEqual(t, "CountBankAccounts without the FAILED one", n, 1)
+		_, total, err := tx.ListBankAccounts(ctx, org.ID, c.ID, offramp.Page{Number: 1, Size: 10})
+		if err != nil {
+			return err
+		}
+		wantEqual(t, "ListBankAccounts keeps the FAILED one", total, 2)
+		id, err := tx.BankAccountIDBy(ctx, org.ID, "account_number", b.AccountNumber)
+		if err != nil {
+			return err
+		}
+		wantEqual(t, "FAILED account found by number", id, b.ID)
+		return nil
+	})
 }
 
 // --- events ---
