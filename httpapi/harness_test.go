@@ -28,7 +28,7 @@ import (
 // env is a running Offramp: a real SQLite file, the service, a worker and
 // the HTTP API on a real 127.0.0.1 listener.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string
 	Clock *clock.Fake
 	Store *sqlstore.Store
@@ -43,7 +43,7 @@ type envOpts struct {
 	realClock   bool
 }
 
-func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
+func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	t.Helper()
 	o := envOpts{env: offramp.EnvSandbox, verifyDelay: 2 * time.Second}
 	for _, f := range opts {
@@ -132,7 +132,7 @@ type resp struct {
 }
 
 // obj decodes Data as a JSON object.
-func (r resp) obj(t *testing.T) map[string]any {
+func (r resp) obj(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Data, &m); err != nil {
@@ -213,7 +213,7 @@ func (c *client) doRaw(method, path string, raw []byte, hdr map[string]string) r
 	return send(t, req)
 }
 
-func send(t *testing.T, req *http.Request) resp {
+func send(t testing.TB, req *http.Request) resp {
 	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -232,7 +232,7 @@ func send(t *testing.T, req *http.Request) resp {
 }
 
 // expectOK fails unless r is a success with the given HTTP status.
-func expectOK(t *testing.T, r resp, code int) {
+func expectOK(t testing.TB, r resp, code int) {
 	t.Helper()
 	if r.Code != code || !r.Status || r.Message != "Success" {
 		t.Fatalf("want %d Success, got %d: %s", code, r.Code, r.Raw)
@@ -241,7 +241,7 @@ func expectOK(t *testing.T, r resp, code int) {
 
 // expectErr fails unless r is an error with the HTTP status and message,
 // and, when field is not empty, the message listed under errors[field].
-func expectErr(t *testing.T, r resp, code int, field, message string) {
+func expectErr(t testing.TB, r resp, code int, field, message string) {
 	t.Helper()
 	if r.Code != code || r.Status || string(r.Data) != "null" {
 		t.Fatalf("want %d error %q, got %d: %s", code, message, r.Code, r.Raw)
@@ -261,7 +261,7 @@ func expectErr(t *testing.T, r resp, code int, field, message string) {
 }
 
 // eventually polls fn (real time) until it returns true or 5 s pass.
-func eventually(t *testing.T, what string, fn func() bool) {
+func eventually(t testing.TB, what string, fn func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
