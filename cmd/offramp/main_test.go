@@ -317,3 +317,73 @@ func TestServeRefusesPostgresForNow(t *testing.T) {
 		t.Fatalf("production without a key: %v %s", err, out)
 	}
 }
+
+func signedDo(t *testing.T, base, method, path, key, secret string, body map[string]any) map[string]any {
+	t.Helper()
+	var raw []byte
+	canon := []byte("{}") // a request without a body signs {}
+	if body != nil {
+		raw, _ = json.Marshal(body)
+		var err error
+		if canon, err = signature.Canonicalize(raw, signature.FormCompactASCII); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req, _ := http.NewRequest(method, base+path, bytes.NewReader(raw))
+	req.Header.Set("X-API-KEY", key)
+	req.Header.Set("X-TIMESTAMP", ts)
+	req.Header.Set("X-SIGNATURE", signature.Sign(key, secret, ts, canon))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var env struct {
+		Status bool           `json:"status"`
+		Data   map[string]any `json:"data"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&env); err != nil || !env.Status {
+		t.Fatalf("%s %s: %d %v %+v", method, path, res.StatusCode, err, env)
+	}
+	return env.Data
+}
+
+// TestVerificationSurvivesKill kills the server (SIGKILL, no clean stop)
+// while a KYC verification is pending; after a restart it still completes,
+// because the pending work is a row in the database, not a timer in memory.
+func TestVerificationSurvivesKill(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	s := startServe(t, bin, dir, "--verify-delay", "1s")
+	c := signedDo(t, s.base, "POST", "/cms/api/v1/customer/create", s.key, s.secret, map[string]any{
+		"full_name": "Kill Test", "email": "kill@example.com", "phone": "9876543210", "alpha_3_country_code": "IND"})
+	id := c["id"].(string)
+	k := signedDo(t, s.base, "POST", "/cms/api/v1/kyc/add-kyc-data", s.key, s.secret, map[string]any{
+		"customer_id": id, "full_name": "Kill Test", "full_address": "1 Test Road", "dob": "01-01-1990",
+		"registered_date": "01-01-2024", "tax_number": "ABCPK1234N", "document_type": "AADHAAR",
+		"document_front_image_url": "https://x.example/f.jpg", "document_back_image_url": "https://x.example/b.jpg",
+		"document_details": map[string]any{"document_number": "123412341234"}, "selfie_url": "https://x.example/s.jpg",
+		"selfie_verification_status": true})
+	if k["status"] != "PROCESSING" {
+		t.Fatalf("KYC: %v", k)
+	}
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.waitErr
+
+	s2 := startServe(t, bin, dir)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := signedDo(t, s2.base, "GET", "/cms/api/v1/customer/"+id, s.key, s.secret, nil)
+		if got["status"] == "VERIFIED" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("customer still %v 10 s after restart", got["status"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s2.stop(t)
+}
