@@ -14,6 +14,11 @@ const (
 	JobVerifyKYC JobKind = "verify_kyc"
 	// JobVerifyBank runs verification (penny drop) of a bank account.
 	JobVerifyBank JobKind = "verify_bank"
+	// JobProcessPayout moves a payout through the bank rail, one phase per
+	// run.
+	JobProcessPayout JobKind = "process_payout"
+	// JobVerifyEDD decides an EDD submission.
+	JobVerifyEDD JobKind = "verify_edd"
 )
 
 // Job is durable background work: it survives restarts because it is a row,

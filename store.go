@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 )
 
 // ErrNotFound is returned by Store lookups when no row matches. Lookups are
@@ -62,6 +63,44 @@ type ReadTx interface {
 
 	// Events lists an object's events in sequence order.
 	Events(ctx context.Context, orgID uuid.UUID, objectType ObjectType, objectID uuid.UUID) ([]Event, error)
+
+	Quotation(ctx context.Context, orgID, id uuid.UUID) (Quotation, error)
+
+	Payout(ctx context.Context, orgID, id uuid.UUID) (Payout, error)
+	// PayoutIDByClientReference finds a payout by the organization's
+	// client_reference_id.
+	PayoutIDByClientReference(ctx context.Context, orgID uuid.UUID, ref string) (uuid.UUID, error)
+	// PayoutsByExchangeOrder lists the payouts made for an exchange order
+	// id, newest first (a failed one may have been retried).
+	PayoutsByExchangeOrder(ctx context.Context, orgID uuid.UUID, orderID string) ([]Payout, error)
+	ListPayouts(ctx context.Context, orgID uuid.UUID, f PayoutFilter, page Page) ([]Payout, int, error)
+	// UnlinkedPayouts lists, across organizations, payouts that are not
+	// FAILED or REFUNDED and have no exchange transfer id yet.
+	UnlinkedPayouts(ctx context.Context) ([]Payout, error)
+
+	// LimitUsage is the amount of the daily limit a customer used on day
+	// (zero when nothing was recorded).
+	LimitUsage(ctx context.Context, orgID, customerID uuid.UUID, day string) (decimal.Decimal, error)
+
+	// LatestEDD is the customer's most recent EDD submission.
+	LatestEDD(ctx context.Context, orgID, customerID uuid.UUID) (EDD, error)
+	EDD(ctx context.Context, orgID, id uuid.UUID) (EDD, error)
+
+	Idempotency(ctx context.Context, orgID uuid.UUID, key string) (IdempotencyRecord, error)
+
+	// ForEachJournal calls fn for every journal of every organization in
+	// creation order; an error from fn stops the walk and is returned.
+	ForEachJournal(ctx context.Context, fn func(Journal) error) error
+	// PayoutJournals lists a payout's journals in creation order.
+	PayoutJournals(ctx context.Context, orgID, payoutID uuid.UUID) ([]Journal, error)
+}
+
+// PayoutFilter narrows a payout listing. Zero fields do not filter. From
+// and To bound created_at: From <= created_at < To.
+type PayoutFilter struct {
+	Status     PayoutStatus
+	CustomerID uuid.UUID
+	From, To   time.Time
 }
 
 // Tx is a write transaction; it sees its own writes.
@@ -93,6 +132,36 @@ type Tx interface {
 	FinishJob(ctx context.Context, id uuid.UUID, owner string) error
 	// RetryJob releases a job to run again at runAt, recording the error.
 	RetryJob(ctx context.Context, id uuid.UUID, owner string, runAt time.Time, lastErr string) error
+
+	CreateQuotation(ctx context.Context, q Quotation) error
+	// LinkQuotation marks an UNLINKED quotation LINKED to payoutID; it
+	// returns ErrStale if the quotation is no longer UNLINKED.
+	LinkQuotation(ctx context.Context, orgID, id, payoutID uuid.UUID) error
+
+	// CreatePayout inserts a payout. A duplicate client_reference_id in
+	// the organization is a CodeConflict *Error (MsgClientRefExists).
+	CreatePayout(ctx context.Context, p Payout) error
+	// UpdatePayout writes p's mutable fields (status, phase, UTR, failure
+	// reason, exchange transfer id, inquiries, updated_at) if the stored
+	// payout is still in status from and phase fromPhase, else ErrStale.
+	UpdatePayout(ctx context.Context, p Payout, from PayoutStatus, fromPhase PayoutPhase) error
+
+	// AddLimitUsage adds delta (negative to give back) to a customer's
+	// usage of day.
+	AddLimitUsage(ctx context.Context, orgID, customerID uuid.UUID, day string, delta decimal.Decimal) error
+
+	CreateEDD(ctx context.Context, e EDD) error
+	// UpdateEDD writes e's status and failure reason if the stored status
+	// is still from, else ErrStale.
+	UpdateEDD(ctx context.Context, e EDD, from EDDStatus) error
+
+	// PutIdempotency records a request's outcome; a second record for the
+	// same (organization, key) is ErrStale.
+	PutIdempotency(ctx context.Context, r IdempotencyRecord) error
+
+	// AppendJournal records a journal. An unbalanced journal is refused
+	// with an error, never stored.
+	AppendJournal(ctx context.Context, j Journal) error
 
 	// UseSignature records that a request signature was used. It returns
 	// false if the same signature was already recorded: a replay. Records

@@ -62,6 +62,9 @@ func (s *Server) signed(h handlerFunc) http.Handler {
 			writeError(w, r, s.log, err)
 			return
 		}
+		if info(r.Context()).replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
 		writeData(w, status, data)
 	})
 }

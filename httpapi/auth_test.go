@@ -204,6 +204,7 @@ func TestStorageDownIsUnavailable(t *testing.T) {
 	id := c.newCustomer(nil)
 	// Take the storage away under the server: requests must fail cleanly
 	// with a retryable 503, not hang or leak the cause.
+	e.storeClosed = true
 	e.Store.Close()
 	r := c.do("GET", "/cms/api/v1/customer/"+id, nil)
 	if r.Code != 503 || r.Status || r.ErrCode != "unavailable" || r.Header.Get("Retry-After") == "" {

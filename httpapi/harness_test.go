@@ -17,6 +17,8 @@ import (
 	"github.com/offramp/offramp"
 	"github.com/offramp/offramp/clock"
 	"github.com/offramp/offramp/httpapi"
+	"github.com/offramp/offramp/rail"
+	"github.com/offramp/offramp/rates"
 	"github.com/offramp/offramp/sandbox"
 	"github.com/offramp/offramp/service"
 	"github.com/offramp/offramp/signature"
@@ -34,13 +36,17 @@ type env struct {
 	Store *sqlstore.Store
 	Svc   *service.Service
 	Org   offramp.Org
+	Bank  *rail.Sandbox
 	logs  *lockedBuffer
+	// storeClosed: the test closed the store on purpose.
+	storeClosed bool
 }
 
 type envOpts struct {
 	env         offramp.Env
 	verifyDelay time.Duration
 	realClock   bool
+	payouts     service.PayoutConfig
 }
 
 func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
@@ -69,15 +75,24 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	}
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	bank, err := rail.OpenSandbox(filepath.Join(t.TempDir(), "bank.db"), rail.SandboxOptions{Settle: 2 * time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := o.payouts
+	pc.Rail, pc.Rates, pc.Screener = bank, rates.NewSandbox(rates.DefaultSandboxPrices(), clk), sandbox.Screener{}
+	if pc.RailTimeout == 0 {
+		pc.RailTimeout = 200 * time.Millisecond
+	}
 	svc := service.New(service.Config{
 		Store: st, Clock: clk, Env: o.env, Verifier: sandbox.Verifier{}, VerifyDelay: o.verifyDelay,
-		LinkKey: []byte("link-key-for-tests-only-32-bytes"), Log: log,
+		LinkKey: []byte("link-key-for-tests-only-32-bytes"), Log: log, Payouts: pc,
 	})
 	api := httpapi.New(httpapi.Config{Service: svc, Store: st, Log: log})
 	srv := httptest.NewServer(api.Handler())
 
 	wctx, cancel := context.WithCancel(ctx)
-	runner := worker.New(worker.Config{Store: st, Clock: clk, Handler: svc.RunJob, Poll: 5 * time.Millisecond, Log: log})
+	runner := worker.New(worker.Config{Store: st, Clock: clk, Handler: svc.RunJob, Poll: 5 * time.Millisecond, Lease: 5 * time.Second, Concurrency: 8, Log: log})
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(wctx) })
 
@@ -85,7 +100,7 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, URL: srv.URL, Clock: fc, Store: st, Svc: svc, Org: org, logs: logs}
+	e := &env{t: t, URL: srv.URL, Clock: fc, Store: st, Svc: svc, Org: org, Bank: bank, logs: logs}
 	if o.realClock {
 		e.Clock = nil
 	}
@@ -93,6 +108,15 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 		srv.Close()
 		cancel()
 		wg.Wait()
+		// Whatever a test did, the books must balance.
+		if e.storeClosed {
+			// nothing to check
+		} else if rep, err := svc.CheckLedger(context.Background()); err != nil {
+			t.Errorf("ledger check: %v", err)
+		} else if !rep.Balanced() {
+			t.Errorf("ledger does not balance: %+v", rep)
+		}
+		bank.Close()
 		st.Close()
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
@@ -378,4 +402,13 @@ func (c *client) settleBank(customerID, bankID string) (string, any) {
 		return status != "PROCESSING"
 	})
 	return status, reason
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

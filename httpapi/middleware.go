@@ -23,6 +23,8 @@ type ctxKey struct{}
 type reqInfo struct {
 	id  string
 	org offramp.Org
+	// replayed marks an answer repeated for an Idempotency-Key.
+	replayed bool
 }
 
 func info(ctx context.Context) *reqInfo {

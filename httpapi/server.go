@@ -94,6 +94,20 @@ func (s *Server) routes() {
 	api("GET /cms/api/v1/bank/list/{customer_id}", s.listBanks)
 	api("GET /cms/api/v1/bank/{customer_id}/{bank_id}", s.getBank)
 
+	// Payouts (§7) and limits (§8). Fixed segments win over
+	// {payout_id} by ServeMux precedence.
+	api("GET /pos/api/v1/payout/configuration", s.payoutConfiguration)
+	api("GET /pos/api/v1/payout/fetch-rate", s.fetchRate)
+	api("POST /pos/api/v1/payout/fetch-rate", s.fetchRate)
+	api("POST /pos/api/v1/payout/quotation", s.createQuotation)
+	api("GET /pos/api/v1/payout/quotation/{quotation_id}", s.getQuotation)
+	api("POST /pos/api/v1/payout/initiate", s.initiatePayout)
+	api("GET /pos/api/v1/payout/history", s.payoutHistory)
+	api("PATCH /pos/api/v1/payout/update-transfer-id", s.updateTransferID)
+	api("GET /pos/api/v1/payout/{payout_id}", s.getPayout)
+	api("GET /ren/api/v1/payout/limits/{customer_id}", s.payoutLimits)
+	api("POST /ren/api/v1/payout/edd/save", s.saveEDD)
+
 	// Webhook configuration (§10).
 	api("POST /org/api/v1/organizations/api-webhooks", s.configureWebhook)
 
@@ -102,6 +116,7 @@ func (s *Server) routes() {
 	if sandbox {
 		api("PATCH /cms/api/v1/kyc/mock-kyc-status", s.mockKYCStatus)
 		api("POST /cms/api/v1/bank/mock-bank-verification", s.mockBankVerification)
+		api("PATCH /pos/api/v1/payout/mock-payout-status", s.mockPayoutStatus)
 		s.mux.HandleFunc("GET /sandbox/kyc/{token}", s.kycPage)
 		s.mux.HandleFunc("POST /sandbox/kyc/{token}", s.kycDecision)
 	}

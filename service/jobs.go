@@ -22,6 +22,13 @@ func (s *Service) RunJob(ctx context.Context, j offramp.Job) error {
 			return nil
 		}
 		return s.runBankJob(ctx, j)
+	case offramp.JobProcessPayout:
+		return s.runPayoutJob(ctx, j)
+	case offramp.JobVerifyEDD:
+		if s.verifier == nil {
+			return nil
+		}
+		return s.runEDDJob(ctx, j)
 	}
 	return fmt.Errorf("unknown job kind %q", j.Kind)
 }

@@ -27,6 +27,8 @@ type Config struct {
 	VerifyDelay time.Duration
 	// LinkKey signs hosted-KYC link tokens.
 	LinkKey []byte
+	// Payouts configures quotations, limits and the payout engine.
+	Payouts PayoutConfig
 	Log     *slog.Logger
 }
 
@@ -38,6 +40,7 @@ type Service struct {
 	verifier    offramp.Verifier
 	verifyDelay time.Duration
 	linkKey     []byte
+	payouts     PayoutConfig
 	log         *slog.Logger
 }
 
@@ -50,6 +53,7 @@ func New(cfg Config) *Service {
 		verifier:    cfg.Verifier,
 		verifyDelay: cfg.VerifyDelay,
 		linkKey:     cfg.LinkKey,
+		payouts:     cfg.Payouts.withDefaults(),
 		log:         cfg.Log,
 	}
 	if s.clock == nil {

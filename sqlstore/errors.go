@@ -20,6 +20,7 @@ var uniqueField = map[string]struct{ field, msg string }{
 	"bank_accounts.account_number_index": {"account_number", offramp.MsgAccountInUse},
 	"bank_accounts.vpa_index":            {"vpa", offramp.MsgVPAInUse},
 	"orgs.api_key":                       {"api_key", "API key already in use"},
+	"payouts.client_reference_id":        {"client_reference_id", offramp.MsgClientRefExists},
 }
 
 // mapErr turns a database error into what callers of offramp.Store expect:

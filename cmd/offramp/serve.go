@@ -5,20 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 
 	"github.com/offramp/offramp"
 	"github.com/offramp/offramp/httpapi"
+	"github.com/offramp/offramp/money"
+	"github.com/offramp/offramp/rail"
+	"github.com/offramp/offramp/rates"
 	"github.com/offramp/offramp/sandbox"
 	"github.com/offramp/offramp/service"
 	"github.com/offramp/offramp/worker"
@@ -32,6 +38,18 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	logLevel        string
 	logFormat       string
+
+	quoteTTL      time.Duration
+	fees          string
+	sandboxRates  string
+	railDelay     time.Duration
+	railTimeout   time.Duration
+	maxInquiries  int
+	dailyLimit    string
+	eddDailyLimit string
+	rateMaxAge    time.Duration
+	sandboxBankDB string
+	leaseTime     time.Duration
 }
 
 func serveCmd() *cobra.Command {
@@ -58,6 +76,17 @@ SIGINT or SIGTERM drains in-flight requests and stops the workers cleanly.`,
 	cmd.Flags().DurationVar(&f.shutdownTimeout, "shutdown-timeout", envDuration("OFFRAMP_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on shutdown [OFFRAMP_SHUTDOWN_TIMEOUT]")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", env("OFFRAMP_LOG_LEVEL", "info"), "debug, info, warn or error [OFFRAMP_LOG_LEVEL]")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", env("OFFRAMP_LOG_FORMAT", "json"), "json or text [OFFRAMP_LOG_FORMAT]")
+	cmd.Flags().DurationVar(&f.quoteTTL, "quote-ttl", envDuration("OFFRAMP_QUOTE_TTL", 5*time.Minute), "how long a quotation holds its rate [OFFRAMP_QUOTE_TTL]")
+	cmd.Flags().StringVar(&f.fees, "fees", env("OFFRAMP_FEES", ""), `fee schedule, e.g. "platform=0.005,client=0,pg=5,gst=0.18,tds=0.01" (default those values) [OFFRAMP_FEES]`)
+	cmd.Flags().StringVar(&f.sandboxRates, "sandbox-rates", env("OFFRAMP_SANDBOX_RATES", ""), `sandbox: fixed INR prices, e.g. "USDT=88.50,USDC=88.40" (the default) [OFFRAMP_SANDBOX_RATES]`)
+	cmd.Flags().DurationVar(&f.railDelay, "rail-delay", envDuration("OFFRAMP_RAIL_DELAY", 2*time.Second), "sandbox: how long the simulated IMPS bank takes to settle, and the wait before the first status inquiry [OFFRAMP_RAIL_DELAY]")
+	cmd.Flags().DurationVar(&f.railTimeout, "rail-timeout", envDuration("OFFRAMP_RAIL_TIMEOUT", 10*time.Second), "bound on one call to the bank; a timeout is an unknown outcome [OFFRAMP_RAIL_TIMEOUT]")
+	cmd.Flags().IntVar(&f.maxInquiries, "max-inquiries", 6, "status inquiries that may leave the outcome open before a payout goes to IN_REVIEW")
+	cmd.Flags().StringVar(&f.dailyLimit, "daily-limit", env("OFFRAMP_DAILY_LIMIT", "200000"), "a customer's daily payout limit in INR without EDD [OFFRAMP_DAILY_LIMIT]")
+	cmd.Flags().StringVar(&f.eddDailyLimit, "edd-daily-limit", env("OFFRAMP_EDD_DAILY_LIMIT", "1000000"), "the daily limit with a VERIFIED EDD [OFFRAMP_EDD_DAILY_LIMIT]")
+	cmd.Flags().DurationVar(&f.rateMaxAge, "rate-max-age", envDuration("OFFRAMP_RATE_MAX_AGE", time.Minute), "production: refuse to quote on a market price older than this [OFFRAMP_RATE_MAX_AGE]")
+	cmd.Flags().StringVar(&f.sandboxBankDB, "sandbox-bank-db", env("OFFRAMP_SANDBOX_BANK_DB", ""), "sandbox: the simulated bank's own database file (default sandbox-bank.db beside the SQLite file) [OFFRAMP_SANDBOX_BANK_DB]")
+	cmd.Flags().DurationVar(&f.leaseTime, "job-lease", envDuration("OFFRAMP_JOB_LEASE", 30*time.Second), "how long a worker holds a job; a job of a dead worker runs again after it [OFFRAMP_JOB_LEASE]")
 	return cmd
 }
 
@@ -73,8 +102,14 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	}
 	defer db.store.Close()
 
+	payouts, closeRail, err := f.payoutConfig(ctx, log, db.env, clock)
+	if err != nil {
+		return err
+	}
+	defer closeRail()
 	cfg := service.Config{
 		Store: db.store, Clock: clock, Env: db.env, VerifyDelay: f.verifyDelay, LinkKey: db.linkKey, Log: log,
+		Payouts: payouts,
 	}
 	if db.env == offramp.EnvSandbox {
 		cfg.Verifier = sandbox.Verifier{}
@@ -119,7 +154,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	runner := worker.New(worker.Config{Store: db.store, Clock: clock, Handler: svc.RunJob, Log: log, Registerer: reg})
+	runner := worker.New(worker.Config{Store: db.store, Clock: clock, Handler: svc.RunJob, Log: log, Registerer: reg, Lease: f.leaseTime})
 	wg.Go(func() { runner.Run(workCtx) })
 	wg.Go(func() {
 		worker.Sweep(workCtx, time.Minute, log, "signatures", func(ctx context.Context) error {
@@ -169,4 +204,48 @@ A default organization was created. Its API secret is shown only this once:
 Sign each request as DollarPe does: base64(HMAC-SHA256(secret, key|timestamp|sorted JSON body)).
 
 `, base, o.ID, o.APIKey, o.APISecret)
+}
+
+// payoutConfig builds the payout flow's adapters: in sandbox the simulated
+// bank, fixed prices and the sandbox AML screener; in production the market
+// price ticker, and no bank rail until a partner adapter exists (payouts are
+// then refused as unavailable rather than queued for nobody).
+func (f serveFlags) payoutConfig(ctx context.Context, log *slog.Logger, environment offramp.Env, clock offramp.Clock) (service.PayoutConfig, func(), error) {
+	pc := service.PayoutConfig{QuoteTTL: f.quoteTTL, RailTimeout: f.railTimeout, InquiryDelay: f.railDelay, MaxInquiries: f.maxInquiries}
+	var err error
+	if f.fees != "" {
+		if pc.Fees, err = money.ParseSchedule(f.fees); err != nil {
+			return pc, nil, fmt.Errorf("--fees: %w", err)
+		}
+	}
+	if pc.DailyLimit, err = decimal.NewFromString(f.dailyLimit); err != nil || !pc.DailyLimit.IsPositive() {
+		return pc, nil, fmt.Errorf("--daily-limit must be a positive amount")
+	}
+	if pc.EDDDailyLimit, err = decimal.NewFromString(f.eddDailyLimit); err != nil || pc.EDDDailyLimit.LessThan(pc.DailyLimit) {
+		return pc, nil, fmt.Errorf("--edd-daily-limit must be an amount at least --daily-limit")
+	}
+	if environment == offramp.EnvProduction {
+		t := rates.NewTicker(rates.TickerConfig{Asset: "USDT", MaxAge: f.rateMaxAge, Clock: clock, Log: log})
+		go t.Run(ctx)
+		pc.Rates, pc.Assets = t, []string{"USDT"}
+		return pc, func() {}, nil
+	}
+	prices := rates.DefaultSandboxPrices()
+	if f.sandboxRates != "" {
+		if prices, err = rates.ParseSandboxPrices(f.sandboxRates); err != nil {
+			return pc, nil, fmt.Errorf("--sandbox-rates: %w", err)
+		}
+	}
+	pc.Rates = rates.NewSandbox(prices, clock)
+	pc.Screener = sandbox.Screener{}
+	bankDB := f.sandboxBankDB
+	if bankDB == "" {
+		bankDB = filepath.Join(filepath.Dir(sqlitePathOf(f.db)), "sandbox-bank.db")
+	}
+	bank, err := rail.OpenSandbox(bankDB, rail.SandboxOptions{Settle: f.railDelay, Clock: clock})
+	if err != nil {
+		return pc, nil, fmt.Errorf("sandbox bank: %w", err)
+	}
+	pc.Rail = bank
+	return pc, func() { bank.Close() }, nil
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/service"
+)
+
+func ledgerCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "ledger", Short: "Inspect the double-entry ledger"}
+	var f dbFlags
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Verify that every journal balances; print account balances and payouts whose exchange transfer is unlinked",
+		Long: `Verify that every journal balances; print account balances and payouts whose exchange transfer is unlinked.
+
+Exits non-zero if any journal does not balance or the books do not sum to zero in every currency.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			db, err := f.open(ctx, log, offramp.SystemClock{})
+			if err != nil {
+				return err
+			}
+			defer db.store.Close()
+			svc := service.New(service.Config{Store: db.store, Env: db.env, Log: log})
+			r, err := svc.CheckLedger(ctx)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "journals: %d, unbalanced: %d\n\n", r.Journals, len(r.Unbalanced))
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "account\tcurrency\tbalance\t")
+			for _, b := range r.Balances {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t\n", b.Account, b.Currency, b.Balance.String())
+			}
+			for cur, t := range r.Totals {
+				fmt.Fprintf(tw, "TOTAL\t%s\t%s\t\n", cur, t.String())
+			}
+			tw.Flush()
+			fmt.Fprintf(out, "\npayouts with an unlinked exchange transfer: %d\n", len(r.Unlinked))
+			for _, p := range r.Unlinked {
+				fmt.Fprintf(out, "  %s  org %s  order %s  %s %s  %s\n", p.ID, p.OrgID, p.ExchangeOrderID, p.SendingAmount, p.Asset, p.Status)
+			}
+			for _, id := range r.Unbalanced {
+				fmt.Fprintf(out, "UNBALANCED journal %s\n", id)
+			}
+			if !r.Balanced() {
+				return fmt.Errorf("the ledger does not balance")
+			}
+			fmt.Fprintln(out, "\nledger balanced")
+			return nil
+		},
+	}
+	f.register(check)
+	cmd.AddCommand(check)
+	return cmd
+}
+
+// refundCmd marks a FAILED payout REFUNDED once the exchange's crypto has
+// been sent back.
+func refundCmd() *cobra.Command {
+	var (
+		f               dbFlags
+		orgID, payoutID string
+	)
+	cmd := &cobra.Command{
+		Use:   "refund --org ID --payout ID",
+		Short: "Mark a FAILED payout REFUNDED after its crypto was returned to the exchange",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			oid, err := uuid.Parse(orgID)
+			if err != nil {
+				return fmt.Errorf("--org: %w", err)
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			db, err := f.open(ctx, log, offramp.SystemClock{})
+			if err != nil {
+				return err
+			}
+			defer db.store.Close()
+			svc := service.New(service.Config{Store: db.store, Env: db.env, Log: log})
+			p, err := svc.RefundPayout(ctx, oid, payoutID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "payout %s is %s\n", p.ID, p.Status)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&orgID, "org", "", "organization id (required)")
+	cmd.Flags().StringVar(&payoutID, "payout", "", "payout id (required)")
+	_ = cmd.MarkFlagRequired("org")
+	_ = cmd.MarkFlagRequired("payout")
+	return cmd
+}

@@ -1,0 +1,434 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/offramp/offramp"
+)
+
+// InitiateInput is a payout/initiate request.
+type InitiateInput struct {
+	QuotationID       string
+	CustomerID        string
+	ExchangeOrderID   string
+	ClientReferenceID string
+	// IdempotencyKey and RequestHash come from the Idempotency-Key header
+	// and the request's canonical body; empty key: no idempotency.
+	IdempotencyKey string
+	RequestHash    string
+}
+
+// InitiatePayout turns a quotation into a PROCESSING payout. Everything it
+// decides happens in one transaction: the quotation is linked (once), the
+// daily limit is used, the journal is written, the payout is queued for the
+// engine and the idempotency key is recorded. A retry with the same
+// Idempotency-Key and body returns the same payout (replayed = true).
+func (s *Service) InitiatePayout(ctx context.Context, orgID uuid.UUID, in InitiateInput) (p offramp.Payout, replayed bool, err error) {
+	in.ExchangeOrderID = strings.TrimSpace(in.ExchangeOrderID)
+	in.ClientReferenceID = strings.TrimSpace(in.ClientReferenceID)
+	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
+	var v offramp.Validation
+	v.Required("quotation_id", in.QuotationID)
+	v.Required("customer_id", in.CustomerID)
+	if v.Required("exchange_order_id", in.ExchangeOrderID) {
+		maxLen(&v, "exchange_order_id", in.ExchangeOrderID, 255)
+	}
+	maxLen(&v, "client_reference_id", in.ClientReferenceID, 255)
+	if len(in.IdempotencyKey) > 255 {
+		v.Add("Idempotency-Key", "Ensure this header has no more than 255 characters.")
+	}
+	if err := v.Err(); err != nil {
+		return offramp.Payout{}, false, err
+	}
+	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+		if in.IdempotencyKey != "" {
+			rec, err := tx.Idempotency(ctx, orgID, in.IdempotencyKey)
+			switch {
+			case err == nil:
+				if rec.RequestHash != in.RequestHash {
+					return offramp.FieldError(offramp.CodeConflict, "Idempotency-Key", offramp.MsgIdempotencyMismatch)
+				}
+				p, err = tx.Payout(ctx, orgID, rec.PayoutID)
+				replayed = true
+				return err
+			case !errors.Is(err, offramp.ErrNotFound):
+				return err
+			}
+		}
+		p, err = s.initiateIn(ctx, tx, orgID, in)
+		if err != nil {
+			return err
+		}
+		if in.IdempotencyKey != "" {
+			return tx.PutIdempotency(ctx, offramp.IdempotencyRecord{
+				OrgID: orgID, Key: in.IdempotencyKey, RequestHash: in.RequestHash, PayoutID: p.ID, CreatedAt: s.now(),
+			})
+		}
+		return nil
+	})
+	return p, replayed, err
+}
+
+func (s *Service) initiateIn(ctx context.Context, tx offramp.Tx, orgID uuid.UUID, in InitiateInput) (offramp.Payout, error) {
+	now := s.now()
+	if in.ClientReferenceID != "" {
+		if _, err := tx.PayoutIDByClientReference(ctx, orgID, in.ClientReferenceID); err == nil {
+			return offramp.Payout{}, offramp.FieldError(offramp.CodeConflict, "client_reference_id", offramp.MsgClientRefExists)
+		} else if !errors.Is(err, offramp.ErrNotFound) {
+			return offramp.Payout{}, err
+		}
+	}
+	qid, err := uuid.Parse(in.QuotationID)
+	if err != nil {
+		return offramp.Payout{}, offramp.FieldError(offramp.CodeNotFound, "quotation_id", offramp.MsgQuotationNotFound)
+	}
+	q, err := tx.Quotation(ctx, orgID, qid)
+	if errors.Is(err, offramp.ErrNotFound) {
+		return offramp.Payout{}, offramp.FieldError(offramp.CodeNotFound, "quotation_id", offramp.MsgQuotationNotFound)
+	}
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	if q.CustomerID.String() != strings.ToLower(strings.TrimSpace(in.CustomerID)) {
+		return offramp.Payout{}, offramp.FieldError(offramp.CodeRejected, "customer_id", offramp.MsgCustomerMismatch)
+	}
+	// Expiry is judged by the server's clock only.
+	switch q.StatusAt(now) {
+	case offramp.QuotationExpired:
+		return offramp.Payout{}, offramp.FieldError(offramp.CodeRejected, "quotation_id", offramp.MsgQuotationExpired)
+	case offramp.QuotationLinked:
+		return offramp.Payout{}, offramp.FieldError(offramp.CodeRejected, "quotation_id", offramp.MsgQuotationLinked)
+	}
+	prior, err := tx.PayoutsByExchangeOrder(ctx, orgID, in.ExchangeOrderID)
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	for _, o := range prior {
+		if o.Status.UsesLimit() {
+			return offramp.Payout{}, offramp.FieldError(offramp.CodeConflict, "exchange_order_id", offramp.MsgOrderInUse)
+		}
+	}
+	// The customer or the account may have changed since the quotation.
+	c, b, err := s.payoutParties(ctx, tx, orgID, q.CustomerID.String(), q.BankID.String())
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	l, err := s.limitsIn(ctx, tx, c, now)
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	if err := l.check(q.GrossFiat, s.payouts.PerTransactionLimit, s.payouts.EDDDailyLimit); err != nil {
+		return offramp.Payout{}, err
+	}
+
+	id := uuid.New()
+	p := offramp.Payout{
+		ID: id, OrgID: orgID, CustomerID: c.ID, BankID: b.ID, QuotationID: q.ID,
+		ClientReferenceID: in.ClientReferenceID, ExchangeOrderID: in.ExchangeOrderID,
+		Asset: q.Asset, Fiat: q.Fiat, PaymentMethod: q.PaymentMethod,
+		SendingAmount: q.SendingAmount, Rate: q.Rate, GrossFiat: q.GrossFiat, ReceivingAmount: q.ReceivingAmount, Fees: q.Fees,
+		Status: offramp.PayoutProcessing, Phase: offramp.PhaseQueued,
+		RailReference: "OFR" + strings.ReplaceAll(id.String(), "-", ""),
+		LimitDay:      istDay(now), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.CreatePayout(ctx, p); err != nil {
+		return offramp.Payout{}, err
+	}
+	if err := tx.LinkQuotation(ctx, orgID, q.ID, p.ID); err != nil {
+		if errors.Is(err, offramp.ErrStale) {
+			return offramp.Payout{}, offramp.FieldError(offramp.CodeRejected, "quotation_id", offramp.MsgQuotationLinked)
+		}
+		return offramp.Payout{}, err
+	}
+	if err := tx.AddLimitUsage(ctx, orgID, c.ID, p.LimitDay, p.GrossFiat); err != nil {
+		return offramp.Payout{}, err
+	}
+	if err := tx.AppendJournal(ctx, initiatedJournal(p)); err != nil {
+		return offramp.Payout{}, err
+	}
+	if err := s.payoutEvent(ctx, tx, p); err != nil {
+		return offramp.Payout{}, err
+	}
+	err = tx.EnqueueJob(ctx, offramp.Job{ID: uuid.New(), OrgID: orgID, Kind: offramp.JobProcessPayout, RefID: p.ID, RunAt: now})
+	return p, err
+}
+
+func (s *Service) payoutEvent(ctx context.Context, tx offramp.Tx, p offramp.Payout) error {
+	md := map[string]string{}
+	if p.UTR != "" {
+		md["utr"] = p.UTR
+	}
+	if p.FailureReason != "" {
+		md["failure_reason"] = p.FailureReason
+	}
+	_, err := tx.AppendEvent(ctx, offramp.Event{
+		ID: uuid.New(), OrgID: p.OrgID, ObjectType: offramp.ObjectPayout, ObjectID: p.ID, Event: string(p.Status),
+		ClientReferenceID: p.ClientReferenceID, Metadata: md, CreatedAt: s.now(),
+	})
+	return err
+}
+
+// Payout returns one of the organization's payouts.
+func (s *Service) Payout(ctx context.Context, orgID uuid.UUID, rawID string) (offramp.Payout, error) {
+	if strings.TrimSpace(rawID) == "" {
+		return offramp.Payout{}, offramp.FieldError(offramp.CodeInvalid, "payout_id", offramp.MsgPayoutIDRequired)
+	}
+	id, err := uuid.Parse(rawID)
+	if err != nil {
+		return offramp.Payout{}, offramp.FieldError(offramp.CodeNotFound, "payout_id", offramp.MsgPayoutIDInvalid)
+	}
+	var p offramp.Payout
+	err = s.store.View(ctx, func(tx offramp.ReadTx) error {
+		var err error
+		p, err = tx.Payout(ctx, orgID, id)
+		return err
+	})
+	if errors.Is(err, offramp.ErrNotFound) {
+		return offramp.Payout{}, offramp.FieldError(offramp.CodeNotFound, "payout_id", offramp.MsgPayoutIDInvalid)
+	}
+	return p, err
+}
+
+// HistoryFilter is the payout history query.
+type HistoryFilter struct {
+	Status     string
+	CustomerID string
+	StartDate  string // YYYY-MM-DD, Asia/Kolkata, inclusive
+	EndDate    string // YYYY-MM-DD, Asia/Kolkata, inclusive
+}
+
+// PayoutHistory lists the organization's payouts, newest first.
+func (s *Service) PayoutHistory(ctx context.Context, orgID uuid.UUID, h HistoryFilter, page offramp.Page) ([]offramp.Payout, int, error) {
+	var (
+		v offramp.Validation
+		f offramp.PayoutFilter
+	)
+	if h.Status != "" {
+		st := offramp.PayoutStatus(strings.ToUpper(h.Status))
+		switch st {
+		case offramp.PayoutProcessing, offramp.PayoutSuccess, offramp.PayoutFailed, offramp.PayoutRefunded, offramp.PayoutInReview:
+			f.Status = st
+		default:
+			v.Add("payout_status", "Must be one of PROCESSING, SUCCESS, FAILED, REFUNDED, IN_REVIEW.")
+		}
+	}
+	if h.CustomerID != "" {
+		id, err := uuid.Parse(h.CustomerID)
+		if err != nil {
+			v.Add("customer_id", "Must be a valid UUID.")
+		}
+		f.CustomerID = id
+	}
+	if (h.StartDate == "") != (h.EndDate == "") {
+		v.Add("date_range", "start_date and end_date must be used together")
+	} else if h.StartDate != "" {
+		from, err1 := time.ParseInLocation(time.DateOnly, h.StartDate, ist)
+		to, err2 := time.ParseInLocation(time.DateOnly, h.EndDate, ist)
+		switch {
+		case err1 != nil:
+			v.Add("start_date", "Enter a valid date in YYYY-MM-DD format.")
+		case err2 != nil:
+			v.Add("end_date", "Enter a valid date in YYYY-MM-DD format.")
+		case to.Before(from):
+			v.Add("date_range", "end_date must not be before start_date")
+		default:
+			f.From, f.To = from.UTC(), to.AddDate(0, 0, 1).UTC()
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, 0, err
+	}
+	var (
+		list  []offramp.Payout
+		total int
+	)
+	err := s.store.View(ctx, func(tx offramp.ReadTx) error {
+		var err error
+		list, total, err = tx.ListPayouts(ctx, orgID, f, page)
+		return err
+	})
+	return list, total, err
+}
+
+// LinkTransfer records the exchange's internal crypto transfer for an order
+// and settles the receivable in the ledger. Linking the same pair again is
+// a no-op; a different transfer id for an already linked order is refused.
+func (s *Service) LinkTransfer(ctx context.Context, orgID uuid.UUID, orderID, transferID string) (offramp.Payout, error) {
+	orderID, transferID = strings.TrimSpace(orderID), strings.TrimSpace(transferID)
+	var v offramp.Validation
+	v.Required("exchange_order_id", orderID)
+	if v.Required("exchange_transfer_id", transferID) {
+		maxLen(&v, "exchange_transfer_id", transferID, 255)
+	}
+	if err := v.Err(); err != nil {
+		return offramp.Payout{}, err
+	}
+	var out offramp.Payout
+	err := s.store.Update(ctx, func(tx offramp.Tx) error {
+		list, err := tx.PayoutsByExchangeOrder(ctx, orgID, orderID)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return offramp.FieldError(offramp.CodeNotFound, "exchange_order_id", offramp.MsgOrderNotFound)
+		}
+		// The order's live payout if it has one, else its latest.
+		p := list[0]
+		for _, o := range list {
+			if o.Status.UsesLimit() {
+				p = o
+				break
+			}
+		}
+		switch p.ExchangeTransferID {
+		case transferID:
+			out = p
+			return nil
+		case "":
+		default:
+			return offramp.FieldError(offramp.CodeConflict, "exchange_transfer_id", offramp.MsgTransferIDLinked)
+		}
+		p.ExchangeTransferID = transferID
+		p.UpdatedAt = s.now()
+		if err := tx.UpdatePayout(ctx, p, p.Status, p.Phase); err != nil {
+			return err
+		}
+		out = p
+		return tx.AppendJournal(ctx, linkedJournal(p))
+	})
+	return out, err
+}
+
+// MockPayoutStatus forces a payout's outcome in sandbox: a PROCESSING payout
+// may become SUCCESS or FAILED, a FAILED one REFUNDED. Anything else has no
+// effect, as with DollarPe, and returns the payout unchanged.
+func (s *Service) MockPayoutStatus(ctx context.Context, orgID uuid.UUID, payoutID, status string) (offramp.Payout, error) {
+	if err := s.requireSandbox(); err != nil {
+		return offramp.Payout{}, err
+	}
+	to := offramp.PayoutStatus(strings.ToUpper(strings.TrimSpace(status)))
+	var v offramp.Validation
+	v.Required("payout_id", payoutID)
+	if v.Required("payout_status", string(to)) && to != offramp.PayoutSuccess && to != offramp.PayoutFailed && to != offramp.PayoutRefunded {
+		v.Add("payout_status", "Must be SUCCESS, FAILED or REFUNDED.")
+	}
+	if err := v.Err(); err != nil {
+		return offramp.Payout{}, err
+	}
+	p, err := s.Payout(ctx, orgID, payoutID)
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	var out offramp.Payout
+	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+		cur, err := tx.Payout(ctx, orgID, p.ID)
+		if err != nil {
+			return err
+		}
+		out = cur
+		switch {
+		case cur.Status == offramp.PayoutProcessing && to == offramp.PayoutSuccess:
+			out, err = s.finishPaid(ctx, tx, cur, "MOCK"+strings.ToUpper(strings.ReplaceAll(cur.ID.String(), "-", ""))[:8])
+		case cur.Status == offramp.PayoutProcessing && to == offramp.PayoutFailed:
+			out, err = s.finishFailed(ctx, tx, cur, "PAYOUT_FAILED")
+		case cur.Status == offramp.PayoutFailed && to == offramp.PayoutRefunded:
+			out, err = s.markRefunded(ctx, tx, cur)
+		}
+		return err
+	})
+	return out, err
+}
+
+// RefundPayout marks a FAILED payout REFUNDED once the exchange's crypto has
+// been returned to it.
+func (s *Service) RefundPayout(ctx context.Context, orgID uuid.UUID, payoutID string) (offramp.Payout, error) {
+	p, err := s.Payout(ctx, orgID, payoutID)
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	var out offramp.Payout
+	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+		cur, err := tx.Payout(ctx, orgID, p.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != offramp.PayoutFailed {
+			return offramp.Errorf(offramp.CodeRejected, "Only a FAILED payout can be refunded; this one is %s", cur.Status)
+		}
+		out, err = s.markRefunded(ctx, tx, cur)
+		return err
+	})
+	return out, err
+}
+
+// finishPaid, finishFailed, markRefunded and markInReview are the only
+// places a payout reaches a new status: each is a compare-and-set that
+// writes the journal and the event in the same transaction.
+
+func (s *Service) finishPaid(ctx context.Context, tx offramp.Tx, p offramp.Payout, utr string) (offramp.Payout, error) {
+	from, fromPhase := p.Status, p.Phase
+	p.Status, p.Phase, p.UTR, p.UpdatedAt = offramp.PayoutSuccess, offramp.PhasePaid, utr, s.now()
+	if !from.CanTransition(p.Status) {
+		return offramp.Payout{}, offramp.ErrStale
+	}
+	if err := tx.UpdatePayout(ctx, p, from, fromPhase); err != nil {
+		return offramp.Payout{}, err
+	}
+	if err := tx.AppendJournal(ctx, paidJournal(p)); err != nil {
+		return offramp.Payout{}, err
+	}
+	return p, s.payoutEvent(ctx, tx, p)
+}
+
+func (s *Service) finishFailed(ctx context.Context, tx offramp.Tx, p offramp.Payout, reason string) (offramp.Payout, error) {
+	from, fromPhase := p.Status, p.Phase
+	p.Status, p.Phase, p.FailureReason, p.UpdatedAt = offramp.PayoutFailed, offramp.PhaseRejected, reason, s.now()
+	if !from.CanTransition(p.Status) {
+		return offramp.Payout{}, offramp.ErrStale
+	}
+	if err := tx.UpdatePayout(ctx, p, from, fromPhase); err != nil {
+		return offramp.Payout{}, err
+	}
+	// A failed payout gives its amount back to the day it was counted on.
+	if err := tx.AddLimitUsage(ctx, p.OrgID, p.CustomerID, p.LimitDay, p.GrossFiat.Neg()); err != nil {
+		return offramp.Payout{}, err
+	}
+	if err := tx.AppendJournal(ctx, failedJournal(p)); err != nil {
+		return offramp.Payout{}, err
+	}
+	return p, s.payoutEvent(ctx, tx, p)
+}
+
+func (s *Service) markRefunded(ctx context.Context, tx offramp.Tx, p offramp.Payout) (offramp.Payout, error) {
+	from, fromPhase := p.Status, p.Phase
+	p.Status, p.Phase, p.UpdatedAt = offramp.PayoutRefunded, offramp.PhaseCryptoReturned, s.now()
+	if !from.CanTransition(p.Status) {
+		return offramp.Payout{}, offramp.ErrStale
+	}
+	if err := tx.UpdatePayout(ctx, p, from, fromPhase); err != nil {
+		return offramp.Payout{}, err
+	}
+	// Crypto is returned only if it was received, i.e. the transfer was
+	// linked; otherwise nothing moves.
+	if p.ExchangeTransferID != "" {
+		if err := tx.AppendJournal(ctx, refundedJournal(p)); err != nil {
+			return offramp.Payout{}, err
+		}
+	}
+	return p, s.payoutEvent(ctx, tx, p)
+}
+
+func (s *Service) markInReview(ctx context.Context, tx offramp.Tx, p offramp.Payout) (offramp.Payout, error) {
+	from, fromPhase := p.Status, p.Phase
+	p.Status, p.Phase, p.UpdatedAt = offramp.PayoutInReview, offramp.PhaseManualReview, s.now()
+	if err := tx.UpdatePayout(ctx, p, from, fromPhase); err != nil {
+		return offramp.Payout{}, err
+	}
+	s.log.WarnContext(ctx, "payout needs manual review: the bank's outcome is unknown", "payout_id", p.ID.String(), "org_id", p.OrgID.String(), "inquiries", p.Inquiries)
+	return p, s.payoutEvent(ctx, tx, p)
+}
