@@ -128,8 +128,9 @@ func (t *Ticker) Run(ctx context.Context) {
 	defer tick.Stop()
 	failing := false
 	for {
-		// A poll never outlives the interval by much: with a caller's client
-		// that has no timeout, a hung server would otherwise stall Run.
+		// Each poll is bounded (the longer of the interval and 5 s): with a
+		// caller's client that has no timeout, a hung server would otherwise
+		// stall Run and, with it, every later poll.
 		pctx, cancel := context.WithTimeout(ctx, max(t.cfg.Every, defaultTimeout))
 		err := t.Refresh(pctx)
 		cancel()

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offramp/offramp/rail"
 	"github.com/offramp/offramp/signature"
 )
 
@@ -238,6 +239,64 @@ func TestServeFirstRunAndDollarPeClient(t *testing.T) {
 	s2.stop(t)
 }
 
+// TestGuideFlowFromPython runs the nine steps of the payout integration
+// guide from a client written in Python from the guide and DollarPe's API
+// reference alone, then checks the books with the operator's command.
+func TestGuideFlowFromPython(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 is required for the guide flow test")
+		}
+		t.Skip("python3 not installed")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "offramp.db")
+	other := exec.Command(bin, "admin", "create-org", "--name", "Other Exchange", "--db", db, "--json")
+	other.Env = append(os.Environ(), "OFFRAMP_MASTER_KEY=")
+	out, err := other.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var org2 map[string]string
+	if err := json.Unmarshal(out, &org2); err != nil {
+		t.Fatal(err)
+	}
+	// The database has an organization now, so serve prints none: use a
+	// second one for the main client.
+	main := exec.Command(bin, "admin", "create-org", "--name", "Guide Exchange", "--db", db, "--json")
+	main.Env = other.Env
+	out, err = main.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var org map[string]string
+	if err := json.Unmarshal(out, &org); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, bin, dir, "--verify-delay", "300ms", "--rail-delay", "500ms", "--quote-ttl", "3s")
+	start := time.Now()
+	res, err := exec.Command(py, "testdata/guide_client.py", s.base, org["api_key"], org["api_secret"], org2["api_key"], org2["api_secret"]).CombinedOutput()
+	if err != nil {
+		t.Fatalf("guide client failed: %v\n%s\nserver log:\n%s", err, res, s.stderr)
+	}
+	t.Logf("guide client (%s): %s", time.Since(start).Round(time.Millisecond), bytes.TrimSpace(res))
+	s.stop(t)
+
+	check := exec.Command(bin, "admin", "ledger", "check", "--db", db)
+	check.Env = other.Env
+	out, err = check.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ledger balanced") {
+		t.Fatalf("ledger check: %v\n%s", err, out)
+	}
+	// The successful payout was linked and the 3333 one failed: no
+	// receivable is open, and the crypto of the linked one is in the wallet.
+	if !strings.Contains(string(out), "payouts with an unlinked exchange transfer: 0") || !regexp.MustCompile(`crypto_wallet\s+USDT\s+51\b`).Match(out) {
+		t.Fatalf("unexpected books:\n%s", out)
+	}
+}
+
 func TestAdminCreateOrgAndEnvironments(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -386,4 +445,72 @@ func TestVerificationSurvivesKill(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s2.stop(t)
+}
+
+// TestPayoutKilledMidFlight kills the server (SIGKILL) while its engine is
+// inside the bank call of a payout (an account ending 4444: the bank takes
+// the transfer and does not answer). After a restart the engine finds the
+// recorded SUBMITTING phase, asks the bank instead of sending again, and
+// the payout ends SUCCESS with exactly one submission at the bank.
+func TestPayoutKilledMidFlight(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	args := []string{"--verify-delay", "200ms", "--rail-delay", "300ms", "--rail-timeout", "5s", "--job-lease", "6s"}
+	s := startServe(t, bin, dir, args...)
+	do := func(base, method, path string, body map[string]any) map[string]any {
+		return signedDo(t, base, method, path, s.key, s.secret, body)
+	}
+	c := do(s.base, "POST", "/cms/api/v1/customer/create", map[string]any{"full_name": "Kill Test", "email": "kill@example.com", "phone": "9876543210", "alpha_3_country_code": "IND"})
+	cust := c["id"].(string)
+	do(s.base, "POST", "/cms/api/v1/kyc/add-kyc-data", map[string]any{
+		"customer_id": cust, "full_name": "Kill Test", "full_address": "1 Test Road", "dob": "01-01-1990",
+		"registered_date": "01-01-2024", "tax_number": "ABCPK1234N", "document_type": "AADHAAR",
+		"document_front_image_url": "https://x.example/f.jpg", "document_back_image_url": "https://x.example/b.jpg",
+		"document_details": map[string]any{"document_number": "123412341234"}, "selfie_url": "https://x.example/s.jpg",
+		"selfie_verification_status": true})
+	waitField := func(base, path, field string, done func(any) bool, limit time.Duration) map[string]any {
+		deadline := time.Now().Add(limit)
+		for {
+			got := do(base, "GET", path, nil)
+			if done(got[field]) {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s still %v after %v", path, field, got[field], limit)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitField(s.base, "/cms/api/v1/customer/"+cust, "status", func(v any) bool { return v == "VERIFIED" }, 10*time.Second)
+	bank := do(s.base, "POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "1234564444", "ifsc": "SBIN0001829"})["id"].(string)
+	waitField(s.base, "/cms/api/v1/bank/"+cust+"/"+bank, "bank_account_status", func(v any) bool { return v == "VERIFIED" }, 10*time.Second)
+	q := do(s.base, "POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": "25", "customer_id": cust, "bank_id": bank})
+	p := do(s.base, "POST", "/pos/api/v1/payout/initiate", map[string]any{"quotation_id": q["id"], "customer_id": cust, "exchange_order_id": "kill-order-1"})
+	id := p["id"].(string)
+
+	waitField(s.base, "/pos/api/v1/payout/"+id, "status_detail", func(v any) bool { return v == "SUBMITTING" }, 10*time.Second)
+	time.Sleep(200 * time.Millisecond) // inside the bank call, which blocks for 5 s
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.waitErr
+
+	s2 := startServe(t, bin, dir, args...)
+	final := waitField(s2.base, "/pos/api/v1/payout/"+id, "status", func(v any) bool { return v != "PROCESSING" }, 30*time.Second)
+	if final["status"] != "SUCCESS" || final["utr"] == nil {
+		t.Fatalf("after restart: %v", final)
+	}
+	s2.stop(t)
+
+	bankBooks, err := rail.OpenSandbox(filepath.Join(dir, "sandbox-bank.db"), rail.SandboxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bankBooks.Close()
+	ref := "OFR" + strings.ReplaceAll(id, "-", "")
+	calls, _ := bankBooks.SubmitCalls(t.Context(), ref)
+	transfers, _ := bankBooks.Transfers(t.Context(), ref)
+	if calls != 1 || transfers != 1 {
+		t.Fatalf("bank saw %d submissions and holds %d transfers; want exactly 1 and 1", calls, transfers)
+	}
 }
