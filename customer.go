@@ -70,8 +70,10 @@ type KYC struct {
 	AdditionalInfo           map[string]any
 	// UpdateCount is how many update-* calls have been accepted.
 	UpdateCount int
-	// Attempt increases with every submission or update; a verification job
-	// carries the attempt it checks and is ignored once a newer one exists.
+	// Attempt identifies the submission being verified: the sequence
+	// number of its PROCESSING event, so it grows across resets too. A
+	// verification job carries the attempt it checks and is ignored once
+	// a newer one exists.
 	Attempt     int
 	SubmittedAt time.Time
 }

@@ -188,7 +188,6 @@ func (s *Service) AddKYC(ctx context.Context, orgID uuid.UUID, in KYCInput) (off
 			SelfieURL:                in.SelfieURL,
 			SelfieVerificationStatus: *in.SelfieVerificationStatus,
 			AdditionalInfo:           in.AdditionalInfo,
-			Attempt:                  1,
 			SubmittedAt:              now,
 		}
 		out, err = s.submitKYC(ctx, tx, c, c.Status)
@@ -219,16 +218,21 @@ func identityFree(ctx context.Context, tx offramp.ReadTx, c offramp.Customer, ta
 }
 
 // submitKYC moves c (whose KYC was just set or changed) to PROCESSING, records
-// the event and schedules verification of this attempt.
+// the event and schedules verification of this attempt. The attempt number
+// is the event's sequence number: it only ever grows for a customer, even
+// across resets, so a verification job of an earlier submission can never
+// mistake a later one for its own.
 func (s *Service) submitKYC(ctx context.Context, tx offramp.Tx, c offramp.Customer, from offramp.CustomerStatus) (offramp.Customer, error) {
 	now := s.now()
 	c.Status = offramp.CustomerProcessing
 	c.FailureReason = ""
 	c.UpdatedAt = now
-	if err := tx.UpdateCustomer(ctx, c, from); err != nil {
+	ev, err := s.appendCustomerEvent(ctx, tx, c)
+	if err != nil {
 		return offramp.Customer{}, err
 	}
-	if err := s.customerEvent(ctx, tx, c); err != nil {
+	c.KYC.Attempt = int(ev.Sequence)
+	if err := tx.UpdateCustomer(ctx, c, from); err != nil {
 		return offramp.Customer{}, err
 	}
 	if s.verifier != nil {
@@ -244,15 +248,19 @@ func (s *Service) submitKYC(ctx context.Context, tx offramp.Tx, c offramp.Custom
 }
 
 func (s *Service) customerEvent(ctx context.Context, tx offramp.Tx, c offramp.Customer) error {
+	_, err := s.appendCustomerEvent(ctx, tx, c)
+	return err
+}
+
+func (s *Service) appendCustomerEvent(ctx context.Context, tx offramp.Tx, c offramp.Customer) (offramp.Event, error) {
 	md := map[string]string{}
 	if c.FailureReason != "" {
 		md["failure_reason"] = c.FailureReason
 	}
-	_, err := tx.AppendEvent(ctx, offramp.Event{
+	return tx.AppendEvent(ctx, offramp.Event{
 		ID: uuid.New(), OrgID: c.OrgID, ObjectType: offramp.ObjectCustomer, ObjectID: c.ID,
 		Event: string(c.Status), ClientReferenceID: c.ClientReferenceID, Metadata: md, CreatedAt: s.now(),
 	})
-	return err
 }
 
 // KYCUpdate names which update-* endpoint is called.
@@ -336,7 +344,6 @@ func (s *Service) UpdateKYC(ctx context.Context, orgID uuid.UUID, kind KYCUpdate
 			k.AdditionalInfo = in.AdditionalInfo
 		}
 		k.UpdateCount++
-		k.Attempt++
 		from := c.Status
 		c.KYC = &k
 		out, err = s.submitKYC(ctx, tx, c, from)

@@ -22,8 +22,10 @@ import (
 //
 // Beyond the interface's doc comments, the suite pins down the behaviour
 // documented by package sqlstore: times truncated to microseconds and read
-// back in UTC, empty maps read back as nil, lists newest first, an empty
-// lookup value never matching, and a View being one snapshot.
+// back in UTC, empty maps and lists read back as nil, lists newest first, an
+// empty lookup value never matching, a View being one snapshot, amounts
+// read back Equal with their decimal places, and journals walked in
+// (created_at, append) order.
 func Run(t *testing.T, open func(t *testing.T) offramp.Store) {
 	tests := []struct {
 		name string
@@ -54,7 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) offramp.Store) {
 		{"ViewIsolation", testViewIsolation},
 		{"ViewSnapshot", testViewSnapshot},
 	}
-	for _, tc := range tests {
+	for _, tc := range append(tests, payoutTests...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
 		})
