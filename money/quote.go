@@ -13,12 +13,6 @@ import (
 // not a pricing decision.
 const rateScale = 6
 
-// msgBelowMinimum is DollarPe's message for a quotation whose amount is too
-// small; here it is what a payout that would leave the customer nothing
-// after fees and tax gets. The text is the documented prefix (§7.3), kept
-// exact because integrators match on it.
-const msgBelowMinimum = "Entered amount is less than minimum limit"
-
 // Schedule is the fee schedule. Rates are fractions (0.01 = 1 %).
 type Schedule struct {
 	PlatformFeeRate decimal.Decimal // Offramp's fee, fraction of gross fiat
@@ -206,7 +200,7 @@ func Quote(sending, rate decimal.Decimal, asset string, s Schedule) (Breakdown, 
 	// until the check below refuses the quote anyway.
 	receiving := net.RoundFloor(fiatScale)
 	if !receiving.IsPositive() {
-		return Breakdown{}, offramp.Errorf(offramp.CodeRejected, msgBelowMinimum)
+		return Breakdown{}, offramp.FieldError(offramp.CodeRejected, "sending_amount", offramp.MsgAmountBelowMin)
 	}
 	f.Rounding = net.Sub(receiving)
 

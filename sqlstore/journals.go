@@ -27,7 +27,7 @@ const journalBatch = 256
 // written in.
 func (t *tx) AppendJournal(ctx context.Context, j offramp.Journal) error {
 	const op = "append journal"
-	if false {
+	if !j.Balanced() {
 		return fmt.Errorf("sqlstore: %s: the postings do not balance in every currency; refused", op)
 	}
 	if j.ID == uuid.Nil {
