@@ -17,9 +17,18 @@
 //   - Zero timestamps on writes (CreatedAt, UpdatedAt, SetBankStatus's at)
 //     are filled from the Options clock; RunAt and expiry times are stored
 //     as given.
-//   - Empty maps (KYC data, event metadata) read back as nil; map values
+//   - Empty maps (KYC data, event metadata, idempotency error fields) and
+//     empty string lists (EDD documents) read back as nil; map values
 //     round-trip through encoding/json, so numbers come back as float64.
-//   - Lists are newest first (created_at, then id, descending).
+//   - Amounts (decimal.Decimal) are stored as exact decimal text, never as
+//     floating point, and read back Equal to what was written, keeping the
+//     digits after the point: 4144.60 reads back as 4144.60 (exponent -2),
+//     as with PostgreSQL's numeric. Only a positive exponent normalises
+//     (decimal.New(15, 2) reads back as 1500, exponent 0), and the zero
+//     Decimal{} reads back as 0. Compare amounts with Equal, never ==.
+//   - Lists are newest first (created_at, then id, descending). Journals
+//     are the exception: they are walked in creation order, by created_at
+//     and then in the order they were appended.
 //   - Secret and personal fields are sealed with package vault, bound to
 //     their table, column and row; lookups on them use blind indexes.
 //     Neither plaintext nor ciphertext ever appears in an error.
