@@ -68,8 +68,9 @@ type Quotation struct {
 	ExpiresAt       time.Time
 }
 
-// StatusAt is the quotation's status at time now: an unlinked quotation
-// whose expiry has come is EXPIRED whether or not a sweep has marked it.
+// StatusAt is the quotation's status at time now. Expiry is not stored: an
+// unlinked quotation whose expiry has come is EXPIRED, computed from the
+// server's clock on every read, so it can never be late.
 func (q Quotation) StatusAt(now time.Time) QuotationStatus {
 	if q.Status == QuotationUnlinked && !now.Before(q.ExpiresAt) {
 		return QuotationExpired

@@ -161,6 +161,7 @@ func TestSandboxLeversAbsentInProduction(t *testing.T) {
 	for _, p := range []struct{ method, path string }{
 		{"PATCH", "/cms/api/v1/kyc/mock-kyc-status"},
 		{"POST", "/cms/api/v1/bank/mock-bank-verification"},
+		{"PATCH", "/pos/api/v1/payout/mock-payout-status"},
 		{"GET", "/sandbox/kyc/token"},
 	} {
 		r := c.do(p.method, p.path, map[string]any{})

@@ -222,6 +222,25 @@ func TestBankOutcomes(t *testing.T) {
 			if tc.status != "FAILED" && avail >= before {
 				t.Fatalf("%s payout did not use the limit", tc.status)
 			}
+			if tc.status == "FAILED" {
+				// The exchange's crypto had arrived; it is sent back and
+				// the payout marked REFUNDED (the ledger check at the end
+				// of the test proves the books still balance).
+				expectOK(t, c.do("PATCH", "/pos/api/v1/payout/update-transfer-id", map[string]any{"exchange_order_id": r.obj(t)["exchange_order_id"], "exchange_transfer_id": "tx-" + id}), 200)
+				if _, err := e.Svc.RefundPayout(t.Context(), e.Org.ID, uuid.NewString()); offramp.ErrorCode(err) != offramp.CodeNotFound {
+					t.Fatalf("refund of an unknown payout: %v", err)
+				}
+				refunded, err := e.Svc.RefundPayout(t.Context(), e.Org.ID, id)
+				if err != nil || refunded.Status != offramp.PayoutRefunded {
+					t.Fatalf("refund: %v %v", refunded.Status, err)
+				}
+				if got := c.payout(id); got["status"] != "REFUNDED" || got["status_detail"] != "CRYPTO_RETURNED" {
+					t.Fatalf("after refund: %v", got)
+				}
+				if _, err := e.Svc.RefundPayout(t.Context(), e.Org.ID, id); offramp.ErrorCode(err) != offramp.CodeRejected {
+					t.Fatalf("second refund: %v", err)
+				}
+			}
 		})
 	}
 }
