@@ -14,30 +14,12 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/clock"
 )
 
-// fakeClock only moves when told to, so settlement is tested by moving time
-// rather than by sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock is the shared settable clock, started at a fixed instant so
+// the tests are repeatable.
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)) }
 
 const testSettle = 5 * time.Second
 

@@ -3,35 +3,17 @@ package rates
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/clock"
 	"github.com/shopspring/decimal"
 )
 
-// fakeClock is an offramp.Clock that moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 8, 7, 31, 11, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock is the shared settable clock, started at a fixed instant so
+// the tests are repeatable.
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Date(2026, 3, 8, 7, 31, 11, 0, time.UTC)) }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/clock"
 )
 
 // fakeExchange serves a scripted answer in the shape of WazirX's documented
@@ -75,7 +76,7 @@ func tickerBody(symbol, bid, last string, at time.Time) string {
 type tickerFixture struct {
 	ticker *Ticker
 	ex     *fakeExchange
-	clock  *fakeClock
+	clock  *clock.Fake
 	srv    *httptest.Server
 	logs   *syncBuffer
 }

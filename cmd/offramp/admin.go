@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/offramp/offramp"
-	"github.com/offramp/offramp/service"
 )
 
 func migrateCmd() *cobra.Command {
@@ -21,8 +18,7 @@ func migrateCmd() *cobra.Command {
 		Short: "Apply database migrations and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			db, err := f.open(cmd.Context(), log, offramp.SystemClock{})
+			db, _, err := f.openAdmin(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -59,8 +55,7 @@ func jsSignaturesCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--org: %w", err)
 			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			db, err := f.open(ctx, log, offramp.SystemClock{})
+			db, _, err := f.openAdmin(ctx)
 			if err != nil {
 				return err
 			}
@@ -74,7 +69,6 @@ func jsSignaturesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log.Warn("organization signature policy changed", "org_id", id.String(), "allow_js_replacer_signatures", allow)
 			fmt.Fprintf(cmd.OutOrStdout(), "allow_js_replacer_signatures=%t for %s\n", allow, id)
 			return nil
 		},
@@ -99,18 +93,12 @@ func createOrgCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			environment, err := offramp.ParseEnv(f.env)
-			if err != nil {
-				return err
-			}
-			db, err := f.open(ctx, log, offramp.SystemClock{})
+			db, svc, err := f.openAdmin(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.store.Close()
-			svc := service.New(service.Config{Store: db.store, Env: environment, Log: log})
-			o, err := svc.CreateOrg(context.WithoutCancel(ctx), name, environment)
+			o, err := svc.CreateOrg(context.WithoutCancel(ctx), name, db.env)
 			if err != nil {
 				return err
 			}

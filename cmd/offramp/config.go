@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/service"
 	"github.com/offramp/offramp/sqlstore"
 	"github.com/offramp/offramp/vault"
 )
@@ -152,4 +153,15 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: use json or text", format)
+}
+
+// openAdmin opens the database for an operator command: logs go to
+// standard error as text, standard output stays for the command's answer.
+func (f *dbFlags) openAdmin(ctx context.Context) (*opened, *service.Service, error) {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	db, err := f.open(ctx, log, offramp.SystemClock{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, service.New(service.Config{Store: db.store, Env: db.env, Log: log}), nil
 }

@@ -2,15 +2,10 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
-	"os"
 	"text/tabwriter"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
-
-	"github.com/offramp/offramp"
-	"github.com/offramp/offramp/service"
 )
 
 func ledgerCmd() *cobra.Command {
@@ -25,13 +20,11 @@ Exits non-zero if any journal does not balance or the books do not sum to zero i
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			db, err := f.open(ctx, log, offramp.SystemClock{})
+			db, svc, err := f.openAdmin(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.store.Close()
-			svc := service.New(service.Config{Store: db.store, Env: db.env, Log: log})
 			r, err := svc.CheckLedger(ctx)
 			if err != nil {
 				return err
@@ -83,13 +76,11 @@ func refundCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--org: %w", err)
 			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			db, err := f.open(ctx, log, offramp.SystemClock{})
+			db, svc, err := f.openAdmin(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.store.Close()
-			svc := service.New(service.Config{Store: db.store, Env: db.env, Log: log})
 			p, err := svc.RefundPayout(ctx, oid, payoutID)
 			if err != nil {
 				return err
