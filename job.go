@@ -19,6 +19,8 @@ const (
 	JobProcessPayout JobKind = "process_payout"
 	// JobVerifyEDD decides an EDD submission.
 	JobVerifyEDD JobKind = "verify_edd"
+	// JobDeliverWebhook makes one delivery attempt of an event.
+	JobDeliverWebhook JobKind = "deliver_webhook"
 )
 
 // Job is durable background work: it survives restarts because it is a row,

@@ -38,5 +38,8 @@ type Org struct {
 	// keys and so leaves part of the body unsigned. Off by default.
 	AllowJSReplacerSignatures bool
 	WebhookURL                string
-	CreatedAt                 time.Time
+	// WebhookDisabled is set when the endpoint answered 410 Gone; setting
+	// the URL again clears it.
+	WebhookDisabled bool
+	CreatedAt       time.Time
 }

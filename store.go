@@ -93,6 +93,15 @@ type ReadTx interface {
 	ForEachJournal(ctx context.Context, fn func(Journal) error) error
 	// PayoutJournals lists a payout's journals in creation order.
 	PayoutJournals(ctx context.Context, orgID, payoutID uuid.UUID) ([]Journal, error)
+
+	// Event returns one event of the organization.
+	Event(ctx context.Context, orgID, id uuid.UUID) (Event, error)
+	Delivery(ctx context.Context, orgID, eventID uuid.UUID) (Delivery, error)
+	// ListDeliveries lists the organization's deliverable events with
+	// their delivery, newest first.
+	ListDeliveries(ctx context.Context, orgID uuid.UUID, f DeliveryFilter, page Page) ([]EventDelivery, int, error)
+	// DeliveryAttempts lists an event's delivery attempts, oldest first.
+	DeliveryAttempts(ctx context.Context, orgID, eventID uuid.UUID) ([]DeliveryAttempt, error)
 }
 
 // PayoutFilter narrows a payout listing. Zero fields do not filter. From
@@ -162,6 +171,18 @@ type Tx interface {
 	// AppendJournal records a journal. An unbalanced journal is refused
 	// with an error, never stored.
 	AppendJournal(ctx context.Context, j Journal) error
+
+	// CreateDelivery adds the outbox row of a deliverable event.
+	CreateDelivery(ctx context.Context, d Delivery) error
+	// UpdateDelivery writes d's state, attempts, next attempt, last status
+	// code and error, delivered time and updated_at, if the stored
+	// delivery still has fromAttempts attempts; else ErrStale.
+	UpdateDelivery(ctx context.Context, d Delivery, fromAttempts int) error
+	// AddDeliveryAttempt records one attempt.
+	AddDeliveryAttempt(ctx context.Context, a DeliveryAttempt) error
+	// SetOrgWebhookDisabled marks the organization's endpoint disabled
+	// (410 Gone) or enabled again.
+	SetOrgWebhookDisabled(ctx context.Context, orgID uuid.UUID, disabled bool) error
 
 	// UseSignature records that a request signature was used. It returns
 	// false if the same signature was already recorded: a replay. Records

@@ -8,7 +8,7 @@ import (
 	"github.com/offramp/offramp"
 )
 
-const orgCols = `id, name, env, api_key, api_secret, allow_js_replacer_signatures, webhook_url, created_at`
+const orgCols = `id, name, env, api_key, api_secret, allow_js_replacer_signatures, webhook_url, webhook_disabled, created_at`
 
 func (t *tx) CountOrgs(ctx context.Context) (int, error) {
 	return t.count(ctx, "count orgs", `SELECT COUNT(*) FROM orgs`)
@@ -26,7 +26,7 @@ func (t *tx) scanOrg(ctx context.Context, op, query string, arg any) (offramp.Or
 	var o offramp.Org
 	var secret string
 	err := t.scanOne(ctx, op, query, []any{arg},
-		&o.ID, &o.Name, &o.Env, &o.APIKey, &secret, &o.AllowJSReplacerSignatures, &o.WebhookURL, timeCol{&o.CreatedAt})
+		&o.ID, &o.Name, &o.Env, &o.APIKey, &secret, &o.AllowJSReplacerSignatures, &o.WebhookURL, &o.WebhookDisabled, timeCol{&o.CreatedAt})
 	if err != nil {
 		return offramp.Org{}, err
 	}
@@ -42,8 +42,8 @@ func (t *tx) CreateOrg(ctx context.Context, o offramp.Org) error {
 		return err
 	}
 	_, err = t.exec(ctx, "create org",
-		`INSERT INTO orgs (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Name, string(o.Env), o.APIKey, secret, o.AllowJSReplacerSignatures, o.WebhookURL,
+		`INSERT INTO orgs (`+orgCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.Name, string(o.Env), o.APIKey, secret, o.AllowJSReplacerSignatures, o.WebhookURL, o.WebhookDisabled,
 		t.ts(orNow(o.CreatedAt, t.now)))
 	return err
 }

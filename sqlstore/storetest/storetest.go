@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) offramp.Store) {
 		{"CancelledContext", testCancelledContext},
 		{"ViewIsolation", testViewIsolation},
 		{"ViewSnapshot", testViewSnapshot},
+		{"WebhookDeliveries", testWebhookDeliveries},
 	}
 	for _, tc := range append(tests, payoutTests...) {
 		t.Run(tc.name, func(t *testing.T) {
