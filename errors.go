@@ -184,4 +184,7 @@ const (
 	MsgOrderNotFound       = "Exchange Order ID not found"
 	MsgTransferIDLinked    = "A different exchange transfer ID is already linked to this order"
 	MsgIdempotencyMismatch = "Idempotency-Key was already used with a different request"
+
+	// Webhook extension endpoints.
+	MsgWebhookEventNotFound = "Webhook event not found or access denied"
 )

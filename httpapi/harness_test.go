@@ -87,6 +87,8 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	svc := service.New(service.Config{
 		Store: st, Clock: clk, Env: o.env, Verifier: sandbox.Verifier{}, VerifyDelay: o.verifyDelay,
 		LinkKey: []byte("link-key-for-tests-only-32-bytes"), Log: log, Payouts: pc,
+		// Test receivers listen on 127.0.0.1.
+		Webhooks: service.WebhookConfig{AllowPrivate: true},
 	})
 	api := httpapi.New(httpapi.Config{Service: svc, Store: st, Log: log})
 	srv := httptest.NewServer(api.Handler())

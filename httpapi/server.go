@@ -111,6 +111,12 @@ func (s *Server) routes() {
 
 	// Webhook configuration (§10).
 	api("POST /org/api/v1/organizations/api-webhooks", s.configureWebhook)
+	// Extensions: the delivery log and replay.
+	api("GET /org/api/v1/organizations/api-webhooks", s.getWebhookConfig)
+	api("GET /org/api/v1/webhooks/events", s.listWebhookEvents)
+	api("GET /org/api/v1/webhooks/events/{webhook_id}", s.getWebhookEvent)
+	api("POST /org/api/v1/webhooks/events/{webhook_id}/replay", s.replayWebhookEvent)
+	api("POST /org/api/v1/webhooks/replay", s.replayFailedWebhooks)
 
 	// Sandbox levers exist only in sandbox: in production these paths are
 	// unknown routes, not forbidden ones.

@@ -209,7 +209,7 @@ func (s *Service) setBankStatus(ctx context.Context, tx offramp.Tx, b offramp.Ba
 	if err != nil {
 		return offramp.BankAccount{}, err
 	}
-	_, err = tx.AppendEvent(ctx, offramp.Event{
+	_, err = s.emit(ctx, tx, offramp.Event{
 		ID: uuid.New(), OrgID: b.OrgID, ObjectType: offramp.ObjectBank, ObjectID: b.ID,
 		Event: string(to), ClientReferenceID: c.ClientReferenceID, Metadata: md, CreatedAt: now,
 	})

@@ -24,6 +24,8 @@ func (s *Service) RunJob(ctx context.Context, j offramp.Job) error {
 		return s.runBankJob(ctx, j)
 	case offramp.JobProcessPayout:
 		return s.runPayoutJob(ctx, j)
+	case offramp.JobDeliverWebhook:
+		return s.runWebhookJob(ctx, j)
 	case offramp.JobVerifyEDD:
 		if s.verifier == nil {
 			return nil

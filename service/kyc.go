@@ -257,7 +257,7 @@ func (s *Service) appendCustomerEvent(ctx context.Context, tx offramp.Tx, c offr
 	if c.FailureReason != "" {
 		md["failure_reason"] = c.FailureReason
 	}
-	return tx.AppendEvent(ctx, offramp.Event{
+	return s.emit(ctx, tx, offramp.Event{
 		ID: uuid.New(), OrgID: c.OrgID, ObjectType: offramp.ObjectCustomer, ObjectID: c.ID,
 		Event: string(c.Status), ClientReferenceID: c.ClientReferenceID, Metadata: md, CreatedAt: s.now(),
 	})

@@ -184,7 +184,7 @@ func (s *Service) eddEvent(ctx context.Context, tx offramp.Tx, e offramp.EDD, c 
 	if e.FailureReason != "" {
 		md["failure_reason"] = e.FailureReason
 	}
-	_, err := tx.AppendEvent(ctx, offramp.Event{
+	_, err := s.emit(ctx, tx, offramp.Event{
 		ID: uuid.New(), OrgID: e.OrgID, ObjectType: offramp.ObjectEDD, ObjectID: e.ID, Event: string(e.Status),
 		ClientReferenceID: c.ClientReferenceID, Metadata: md, CreatedAt: s.now(),
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/webhook"
 )
 
 // CreateOrg creates an organization with fresh credentials for env. The
@@ -120,13 +121,22 @@ func (s *Service) SetWebhookURL(ctx context.Context, orgID uuid.UUID, raw string
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", offramp.FieldError(offramp.CodeInvalid, "webhook_url", "Enter a valid URL.")
 	}
-	if u.Scheme == "http" && s.env == offramp.EnvProduction {
-		return "", offramp.FieldError(offramp.CodeInvalid, "webhook_url", "Webhook URL must use https")
-	}
 	if u.User != nil {
 		return "", offramp.FieldError(offramp.CodeInvalid, "webhook_url", "Webhook URL must not contain credentials")
 	}
+	// Checked here for a clear answer; delivery checks the address again
+	// at dial time, which is what stops DNS rebinding.
+	if err := webhook.CheckURL(candidate, s.webhooks.AllowPrivate, s.env == offramp.EnvProduction); err != nil {
+		return "", offramp.FieldError(offramp.CodeInvalid, "webhook_url", "Webhook URL refused: "+err.Error())
+	}
 	stored := u.String()
-	err = s.store.Update(ctx, func(tx offramp.Tx) error { return tx.SetOrgWebhookURL(ctx, orgID, stored) })
+	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+		if err := tx.SetOrgWebhookURL(ctx, orgID, stored); err != nil {
+			return err
+		}
+		// Setting the URL again is how an endpoint disabled by a 410
+		// comes back.
+		return tx.SetOrgWebhookDisabled(ctx, orgID, false)
+	})
 	return stored, err
 }

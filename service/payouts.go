@@ -166,7 +166,7 @@ func (s *Service) payoutEvent(ctx context.Context, tx offramp.Tx, p offramp.Payo
 	if p.FailureReason != "" {
 		md["failure_reason"] = p.FailureReason
 	}
-	_, err := tx.AppendEvent(ctx, offramp.Event{
+	_, err := s.emit(ctx, tx, offramp.Event{
 		ID: uuid.New(), OrgID: p.OrgID, ObjectType: offramp.ObjectPayout, ObjectID: p.ID, Event: string(p.Status),
 		ClientReferenceID: p.ClientReferenceID, Metadata: md, CreatedAt: s.now(),
 	})

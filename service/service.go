@@ -29,7 +29,9 @@ type Config struct {
 	LinkKey []byte
 	// Payouts configures quotations, limits and the payout engine.
 	Payouts PayoutConfig
-	Log     *slog.Logger
+	// Webhooks configures webhook delivery.
+	Webhooks WebhookConfig
+	Log      *slog.Logger
 }
 
 // Service implements Offramp's operations. It is safe for concurrent use.
@@ -41,6 +43,7 @@ type Service struct {
 	verifyDelay time.Duration
 	linkKey     []byte
 	payouts     PayoutConfig
+	webhooks    WebhookConfig
 	log         *slog.Logger
 }
 
@@ -54,6 +57,7 @@ func New(cfg Config) *Service {
 		verifyDelay: cfg.VerifyDelay,
 		linkKey:     cfg.LinkKey,
 		payouts:     cfg.Payouts.withDefaults(),
+		webhooks:    cfg.Webhooks.withDefaults(),
 		log:         cfg.Log,
 	}
 	if s.clock == nil {

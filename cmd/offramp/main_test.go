@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,12 +278,57 @@ func TestGuideFlowFromPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServe(t, bin, dir, "--verify-delay", "300ms", "--rail-delay", "500ms", "--quote-ttl", "3s")
+
+	// The exchange's webhook receiver, written from DollarPe's Python
+	// verification snippet.
+	rcv := exec.Command(py, "testdata/webhook_receiver.py", org["api_key"], org["api_secret"])
+	rcvOut := &syncBuffer{}
+	pipe, err := rcv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rcv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Process.Kill()
+	sc := bufio.NewScanner(pipe)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening ") {
+		t.Fatalf("receiver did not start: %q", sc.Text())
+	}
+	hookURL := "http://127.0.0.1:" + strings.TrimPrefix(sc.Text(), "listening ") + "/dollarpe"
+	go func() {
+		for sc.Scan() {
+			rcvOut.WriteString(sc.Text() + "\n")
+		}
+	}()
+
 	start := time.Now()
-	res, err := exec.Command(py, "testdata/guide_client.py", s.base, org["api_key"], org["api_secret"], org2["api_key"], org2["api_secret"]).CombinedOutput()
+	res, err := exec.Command(py, "testdata/guide_client.py", s.base, org["api_key"], org["api_secret"], org2["api_key"], org2["api_secret"], hookURL).CombinedOutput()
 	if err != nil {
 		t.Fatalf("guide client failed: %v\n%s\nserver log:\n%s", err, res, s.stderr)
 	}
 	t.Logf("guide client (%s): %s", time.Since(start).Round(time.Millisecond), bytes.TrimSpace(res))
+
+	// Every status change of the flow arrived, signed so that DollarPe's
+	// verification accepts it.
+	want := []string{`"type": "CUSTOMER", "event": "VERIFIED"`, `"type": "BANK", "event": "VERIFIED"`, `"type": "PAYOUT", "event": "SUCCESS"`, `"type": "PAYOUT", "event": "FAILED"`}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := rcvOut.String()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(normalizeJSONLines(got), w) {
+				missing = w
+			}
+		}
+		if missing == "" && !strings.Contains(got, `"verified": false`) {
+			break
+		}
+		if time.Now().After(deadline) || strings.Contains(got, `"verified": false`) {
+			t.Fatalf("receiver: missing %s or a signature failed:\n%s", missing, got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	s.stop(t)
 
 	check := exec.Command(bin, "admin", "ledger", "check", "--db", db)
@@ -399,13 +446,14 @@ func signedDo(t *testing.T, base, method, path, key, secret string, body map[str
 	}
 	defer res.Body.Close()
 	var env struct {
-		Status bool           `json:"status"`
-		Data   map[string]any `json:"data"`
+		Status bool `json:"status"`
+		Data   any  `json:"data"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&env); err != nil || !env.Status {
 		t.Fatalf("%s %s: %d %v %+v", method, path, res.StatusCode, err, env)
 	}
-	return env.Data
+	m, _ := env.Data.(map[string]any) // nil when data is not an object
+	return m
 }
 
 // TestVerificationSurvivesKill kills the server (SIGKILL, no clean stop)
@@ -512,5 +560,105 @@ func TestPayoutKilledMidFlight(t *testing.T) {
 	transfers, _ := bankBooks.Transfers(t.Context(), ref)
 	if calls != 1 || transfers != 1 {
 		t.Fatalf("bank saw %d submissions and holds %d transfers; want exactly 1 and 1", calls, transfers)
+	}
+}
+
+// normalizeJSONLines rewrites each received body with its keys in a fixed
+// order, so the test can look for "type" next to "event".
+func normalizeJSONLines(out string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(out, "\n") {
+		var rec struct {
+			Body map[string]any `json:"body"`
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.Body == nil {
+			continue
+		}
+		fmt.Fprintf(&b, `"type": %q, "event": %q`+"\n", rec.Body["type"], rec.Body["event"])
+	}
+	return b.String()
+}
+
+// TestWebhooksSurviveKill: events whose delivery is pending when the server
+// is killed (SIGKILL) are delivered after a restart, once each.
+func TestWebhooksSurviveKill(t *testing.T) {
+	var (
+		mu        sync.Mutex
+		healthy   bool
+		attempts  = map[string]int{}
+		delivered = map[string]int{}
+	)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.Header.Get("X-WEBHOOK-ID")
+		attempts[id]++
+		if !healthy {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		delivered[id]++
+	}))
+	defer rcv.Close()
+
+	bin := binary(t)
+	dir := t.TempDir()
+	args := []string{"--verify-delay", "200ms", "--job-lease", "2s"}
+	s := startServe(t, bin, dir, args...)
+	signedDo(t, s.base, "POST", "/org/api/v1/organizations/api-webhooks", s.key, s.secret, map[string]any{"webhook_url": rcv.URL + "/hooks"})
+	for i := range 3 {
+		c := signedDo(t, s.base, "POST", "/cms/api/v1/customer/create", s.key, s.secret, map[string]any{
+			"full_name": "Hook Test", "email": fmt.Sprintf("hook%d@example.com", i), "phone": fmt.Sprintf("987654321%d", i), "alpha_3_country_code": "IND"})
+		signedDo(t, s.base, "POST", "/cms/api/v1/kyc/add-kyc-data", s.key, s.secret, map[string]any{
+			"customer_id": c["id"], "full_name": "Hook Test", "full_address": "1 Test Road", "dob": "01-01-1990",
+			"registered_date": "01-01-2024", "tax_number": fmt.Sprintf("ABCPK123%dN", i), "document_type": "AADHAAR",
+			"document_front_image_url": "https://x.example/f.jpg", "document_back_image_url": "https://x.example/b.jpg",
+			"document_details": map[string]any{"document_number": fmt.Sprintf("12341234123%d", i)}, "selfie_url": "https://x.example/s.jpg",
+			"selfie_verification_status": true})
+	}
+	// Wait until each event has failed once, then kill the server.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		n := len(attempts)
+		mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d events attempted", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.waitErr
+	mu.Lock()
+	healthy = true
+	mu.Unlock()
+
+	s2 := startServe(t, bin, dir, args...)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(delivered)
+		mu.Unlock()
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after restart only %d of 3 events delivered", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	s2.stop(t)
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range delivered {
+		if n != 1 {
+			t.Fatalf("event %s delivered %d times", id, n)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -50,6 +51,8 @@ type serveFlags struct {
 	rateMaxAge    time.Duration
 	sandboxBankDB string
 	leaseTime     time.Duration
+
+	webhookAllowPrivate string
 }
 
 func serveCmd() *cobra.Command {
@@ -87,6 +90,7 @@ SIGINT or SIGTERM drains in-flight requests and stops the workers cleanly.`,
 	cmd.Flags().DurationVar(&f.rateMaxAge, "rate-max-age", envDuration("OFFRAMP_RATE_MAX_AGE", time.Minute), "production: refuse to quote on a market price older than this [OFFRAMP_RATE_MAX_AGE]")
 	cmd.Flags().StringVar(&f.sandboxBankDB, "sandbox-bank-db", env("OFFRAMP_SANDBOX_BANK_DB", ""), "sandbox: the simulated bank's own database file (default sandbox-bank.db beside the SQLite file) [OFFRAMP_SANDBOX_BANK_DB]")
 	cmd.Flags().DurationVar(&f.leaseTime, "job-lease", envDuration("OFFRAMP_JOB_LEASE", 30*time.Second), "how long a worker holds a job; a job of a dead worker runs again after it [OFFRAMP_JOB_LEASE]")
+	cmd.Flags().StringVar(&f.webhookAllowPrivate, "webhook-allow-private", env("OFFRAMP_WEBHOOK_ALLOW_PRIVATE", ""), "allow webhook URLs on loopback and private addresses: true or false (default true in sandbox, false in production; turn on in production only for local development) [OFFRAMP_WEBHOOK_ALLOW_PRIVATE]")
 	return cmd
 }
 
@@ -107,9 +111,18 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer closeRail()
+	allowPrivate := db.env == offramp.EnvSandbox
+	if f.webhookAllowPrivate != "" {
+		if allowPrivate, err = strconv.ParseBool(f.webhookAllowPrivate); err != nil {
+			return fmt.Errorf("--webhook-allow-private: %w", err)
+		}
+	}
+	if allowPrivate && db.env == offramp.EnvProduction {
+		log.Warn("webhooks may be delivered to loopback and private addresses (--webhook-allow-private): for local development only")
+	}
 	cfg := service.Config{
 		Store: db.store, Clock: clock, Env: db.env, VerifyDelay: f.verifyDelay, LinkKey: db.linkKey, Log: log,
-		Payouts: payouts,
+		Payouts: payouts, Webhooks: service.WebhookConfig{AllowPrivate: allowPrivate},
 	}
 	if db.env == offramp.EnvSandbox {
 		cfg.Verifier = sandbox.Verifier{}

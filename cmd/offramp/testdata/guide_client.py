@@ -6,7 +6,7 @@ requests the way DollarPe's Python snippet does and sends bodies as
 `requests` does. The server must run with a short quotation TTL (3 s) so
 that expiry can be observed.
 
-Usage: guide_client.py BASE_URL API_KEY API_SECRET OTHER_ORG_KEY OTHER_ORG_SECRET
+Usage: guide_client.py BASE_URL API_KEY API_SECRET OTHER_ORG_KEY OTHER_ORG_SECRET [WEBHOOK_URL]
 Prints the payout's UTR; exits non-zero naming the failed check.
 """
 import base64
@@ -98,6 +98,11 @@ def initiate(q, order, ref=None, **kw):
         body["client_reference_id"] = ref
     return call("POST", "/pos/api/v1/payout/initiate", body, **kw)
 
+
+# Prerequisite: the webhook endpoint.
+if len(sys.argv) > 6:
+    hook = ok("POST", "/org/api/v1/organizations/api-webhooks", {"webhook_url": sys.argv[6]})
+    check(hook == sys.argv[6], "webhook URL configured", json.dumps(hook))
 
 # Step 1: configuration.
 cfg = ok("GET", "/pos/api/v1/payout/configuration")
