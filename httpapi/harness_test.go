@@ -47,6 +47,8 @@ type envOpts struct {
 	verifyDelay time.Duration
 	realClock   bool
 	payouts     service.PayoutConfig
+	// strictWebhooks delivers only to public addresses, as production does.
+	strictWebhooks bool
 }
 
 func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
@@ -88,7 +90,7 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 		Store: st, Clock: clk, Env: o.env, Verifier: sandbox.Verifier{}, VerifyDelay: o.verifyDelay,
 		LinkKey: []byte("link-key-for-tests-only-32-bytes"), Log: log, Payouts: pc,
 		// Test receivers listen on 127.0.0.1.
-		Webhooks: service.WebhookConfig{AllowPrivate: true},
+		Webhooks: service.WebhookConfig{AllowPrivate: !o.strictWebhooks},
 	})
 	api := httpapi.New(httpapi.Config{Service: svc, Store: st, Log: log})
 	srv := httptest.NewServer(api.Handler())

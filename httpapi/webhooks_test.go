@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"github.com/offramp/offramp"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,5 +209,44 @@ func TestGuideFlowWebhooks(t *testing.T) {
 	}
 	if utr := byType["PAYOUT"].env.Metadata["utr"]; utr == "" || utr != p["utr"] {
 		t.Fatalf("payout webhook utr %q, payout utr %v", utr, p["utr"])
+	}
+}
+
+// TestProductionWebhooksRefuseInternalTargets: in production a webhook URL
+// on an internal address is refused when it is set, and a URL that reaches
+// one anyway (stored before, or a name that resolves inside) is refused at
+// dial time: the receiver is never called.
+func TestProductionWebhooksRefuseInternalTargets(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) { o.env = offramp.EnvProduction; o.strictWebhooks = true })
+	c := e.client()
+	for _, u := range []string{"http://hooks.example.com/x", "https://127.0.0.1/x", "https://localhost/x", "https://10.0.0.8/x",
+		"https://[::1]/x", "https://169.254.169.254/latest", "https://2130706433/x", "https://0x7f000001/x"} {
+		e.Clock.Advance(time.Second)
+		r := c.do("POST", "/org/api/v1/organizations/api-webhooks", map[string]any{"webhook_url": u})
+		if r.Code != 400 || len(r.Fields["webhook_url"]) == 0 {
+			t.Fatalf("%s accepted in production: %d %s", u, r.Code, r.Raw)
+		}
+	}
+	rcv := newReceiver(t, e)
+	// As if stored before the rule, or resolved inside after registration.
+	if err := e.Store.Update(t.Context(), func(tx offramp.Tx) error { return tx.SetOrgWebhookURL(t.Context(), e.Org.ID, rcv.srv.URL) }); err != nil {
+		t.Fatal(err)
+	}
+	// A deliverable event: a customer verified (the test environment runs
+	// the sandbox verifier even in production mode).
+	id := c.newCustomer(nil)
+	expectOK(t, c.do("POST", "/cms/api/v1/kyc/add-kyc-data", kycBody(id, nil)), 200)
+	c.settleCustomer(id)
+	eventually(t, "a refused attempt", func() bool {
+		l := c.do("GET", "/org/api/v1/webhooks/events", nil).obj(t)["results"].([]any)
+		if len(l) != 1 {
+			return false
+		}
+		d := l[0].(map[string]any)["delivery"].(map[string]any)
+		err, _ := d["last_error"].(string)
+		return strings.Contains(err, "refused")
+	})
+	if n := len(rcv.got()); n != 0 {
+		t.Fatalf("an internal receiver was called %d times in production", n)
 	}
 }
