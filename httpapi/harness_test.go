@@ -96,7 +96,12 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	srv := httptest.NewServer(api.Handler())
 
 	wctx, cancel := context.WithCancel(ctx)
-	runner := worker.New(worker.Config{Store: st, Clock: clk, Handler: svc.RunJob, Poll: 5 * time.Millisecond, Lease: 5 * time.Second, Concurrency: 8, Log: log})
+	runner := worker.New(worker.Config{Store: st, Clock: clk, Handler: svc.RunJob, Poll: 5 * time.Millisecond, Concurrency: 8,
+		// Tests move the fake clock in big steps while jobs run; a lease
+		// shorter than those jumps would hand a running job to a second
+		// worker. Crash recovery through lapsed leases is tested with real
+		// processes in cmd/offramp.
+		Lease: time.Hour, Log: log})
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(wctx) })
 

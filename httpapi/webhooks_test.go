@@ -112,7 +112,7 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 	}
 	for i, want := range []float64{500, 503, 429, 200} {
 		a := attempts[i].(map[string]any)
-		if a["status_code"].(float64) != want || a["at"] == nil || a["latency_ms"] == nil {
+		if a["status_code"].(float64) != want || a["at"] == nil || a["latency_ms"].(float64) <= 0 {
 			t.Fatalf("attempt %d: %v", i+1, a)
 		}
 	}

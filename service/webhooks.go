@@ -87,6 +87,7 @@ func (s *Service) runWebhookJob(ctx context.Context, j offramp.Job) error {
 		return s.recordAttempt(ctx, d, nil, "endpoint disabled after 410 Gone; set the webhook URL again to enable it", true)
 	}
 	start := s.clock.Now()
+	began := time.Now() // latency is measured on the monotonic clock, not the service clock
 	attempt := offramp.DeliveryAttempt{EventID: ev.ID, OrgID: ev.OrgID, Number: d.Attempts + 1, At: start, URL: org.WebhookURL}
 	if org.WebhookURL == "" {
 		attempt.Error = "no webhook URL is configured"
@@ -103,7 +104,7 @@ func (s *Service) runWebhookJob(ctx context.Context, j offramp.Job) error {
 	}
 	req.Header = hdr
 	res, err := s.webhooks.Client.Do(req)
-	attempt.Latency = time.Since(start)
+	attempt.Latency = time.Since(began)
 	if err != nil {
 		attempt.Error = err.Error()
 	} else {
