@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/server"
 	"github.com/offramp/offramp/service"
 	"github.com/offramp/offramp/sqlstore"
 	"github.com/offramp/offramp/vault"
@@ -54,11 +52,6 @@ func (f *dbFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.keyFile, "master-key-file", env("OFFRAMP_MASTER_KEY_FILE", ""), "file holding the base64 master key when OFFRAMP_MASTER_KEY is not set (default: master.key beside the SQLite file) [OFFRAMP_MASTER_KEY_FILE]")
 }
 
-func isPostgres(dsn string) bool {
-	l := strings.ToLower(dsn)
-	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
-}
-
 // masterKey finds the key that encrypts secrets at rest: OFFRAMP_MASTER_KEY,
 // else the key file. Only a sandbox may generate one, and says so loudly: a
 // lost key makes every encrypted field unreadable.
@@ -68,10 +61,10 @@ func (f *dbFlags) masterKey(log *slog.Logger, environment offramp.Env) ([]byte, 
 	}
 	path := f.keyFile
 	if path == "" {
-		if isPostgres(f.db) {
+		if server.IsPostgres(f.db) {
 			return nil, errors.New("OFFRAMP_MASTER_KEY is required with a PostgreSQL database")
 		}
-		path = filepath.Join(filepath.Dir(sqlitePathOf(f.db)), "master.key")
+		path = filepath.Join(filepath.Dir(server.SQLitePath(f.db)), "master.key")
 	}
 	if _, err := os.Stat(path); err == nil || environment == offramp.EnvSandbox {
 		key, created, err := vault.LoadOrCreateKeyFile(path)
@@ -86,20 +79,20 @@ func (f *dbFlags) masterKey(log *slog.Logger, environment offramp.Env) ([]byte, 
 	return nil, fmt.Errorf("OFFRAMP_MASTER_KEY is required in %s (or point --master-key-file at an existing key)", environment)
 }
 
-// sqlitePathOf strips the scheme and query of a SQLite DSN to find its file.
-func sqlitePathOf(dsn string) string {
-	p := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
-	return p
-}
-
 // opened is an open, migrated store and what was derived from its key.
 type opened struct {
 	store   *sqlstore.Store
 	linkKey []byte
 	env     offramp.Env
+}
+
+func (f *dbFlags) ensureDataDir() error {
+	if dir := filepath.Dir(server.SQLitePath(f.db)); dir != "" && !server.IsPostgres(f.db) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	return nil
 }
 
 // open validates the flags, opens the database and runs migrations.
@@ -108,33 +101,18 @@ func (f *dbFlags) open(ctx context.Context, log *slog.Logger, clock offramp.Cloc
 	if err != nil {
 		return nil, err
 	}
-	if isPostgres(f.db) {
+	if server.IsPostgres(f.db) {
 		return nil, errors.New("the PostgreSQL backend is not available yet: use a SQLite file path for --db")
 	}
-	if dir := filepath.Dir(sqlitePathOf(f.db)); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create data directory: %w", err)
-		}
+	if err := f.ensureDataDir(); err != nil {
+		return nil, err
 	}
 	key, err := f.masterKey(log, environment)
 	if err != nil {
 		return nil, err
 	}
-	v, err := vault.New(key)
+	st, linkKey, err := server.OpenStore(ctx, f.db, key, clock)
 	if err != nil {
-		return nil, err
-	}
-	st, err := sqlstore.Open(ctx, f.db, v, sqlstore.Options{Clock: clock})
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	linkKey, err := hkdf.Key(sha256.New, key, nil, "offramp kyc-link v1", 32)
-	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	return &opened{store: st, linkKey: linkKey, env: environment}, nil

@@ -59,8 +59,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// server is an `offramp serve` process.
-type server struct {
+// serveProc is an `offramp serve` process.
+type serveProc struct {
 	cmd     *exec.Cmd
 	base    string
 	key     string
@@ -77,11 +77,11 @@ var (
 )
 
 // startServe runs `offramp serve` on a free port and waits until it answers.
-func startServe(t *testing.T, bin, dataDir string, args ...string) *server {
+func startServe(t *testing.T, bin, dataDir string, args ...string) *serveProc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dataDir, "offramp.db")}, args...)...)
 	cmd.Env = append(os.Environ(), "OFFRAMP_MASTER_KEY=")
-	s := &server{cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, waitErr: make(chan error, 1)}
+	s := &serveProc{cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, waitErr: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
@@ -152,7 +152,7 @@ func startServe(t *testing.T, bin, dataDir string, args ...string) *server {
 	return s
 }
 
-func (s *server) stop(t *testing.T) {
+func (s *serveProc) stop(t *testing.T) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -6,29 +6,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 
 	"github.com/offramp/offramp"
-	"github.com/offramp/offramp/httpapi"
 	"github.com/offramp/offramp/money"
-	"github.com/offramp/offramp/rail"
 	"github.com/offramp/offramp/rates"
-	"github.com/offramp/offramp/sandbox"
-	"github.com/offramp/offramp/service"
-	"github.com/offramp/offramp/worker"
+	"github.com/offramp/offramp/server"
 )
 
 type serveFlags struct {
@@ -99,108 +89,72 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	clock := offramp.SystemClock{}
-	db, err := f.open(ctx, log, clock)
+	cfg, err := f.serverConfig(log)
 	if err != nil {
 		return err
 	}
-	defer db.store.Close()
-
-	payouts, closeRail, err := f.payoutConfig(ctx, log, db.env, clock)
+	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer closeRail()
-	allowPrivate := db.env == offramp.EnvSandbox
-	if f.webhookAllowPrivate != "" {
-		if allowPrivate, err = strconv.ParseBool(f.webhookAllowPrivate); err != nil {
-			return fmt.Errorf("--webhook-allow-private: %w", err)
-		}
+	if srv.DefaultOrg != nil {
+		printCredentials(out, srv.URL, *srv.DefaultOrg)
 	}
-	if allowPrivate && db.env == offramp.EnvProduction {
-		log.Warn("webhooks may be delivered to loopback and private addresses (--webhook-allow-private): for local development only")
-	}
-	cfg := service.Config{
-		Store: db.store, Clock: clock, Env: db.env, VerifyDelay: f.verifyDelay, LinkKey: db.linkKey, Log: log,
-		Payouts: payouts, Webhooks: service.WebhookConfig{AllowPrivate: allowPrivate},
-	}
-	if db.env == offramp.EnvSandbox {
-		cfg.Verifier = sandbox.Verifier{}
-	}
-	// In production no verifier is configured until a KYC / penny-drop
-	// partner adapter is: submissions wait in PROCESSING.
-	svc := service.New(cfg)
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := httpapi.New(httpapi.Config{Service: svc, Store: db.store, Log: log, Registry: reg, BaseURL: f.baseURL})
-
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return err
-	}
-	base := f.baseURL
-	if base == "" {
-		base = "http://" + ln.Addr().String()
-	}
-
-	if db.env == offramp.EnvSandbox {
-		org, created, err := svc.EnsureDefaultOrg(ctx)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		if created {
-			printCredentials(out, base, org)
-		}
-	}
-
-	srv := &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
-	}
-
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	runner := worker.New(worker.Config{Store: db.store, Clock: clock, Handler: svc.RunJob, Log: log, Registerer: reg, Lease: f.leaseTime})
-	wg.Go(func() { runner.Run(workCtx) })
-	wg.Go(func() {
-		worker.Sweep(workCtx, time.Minute, log, "signatures", func(ctx context.Context) error {
-			return db.store.Update(ctx, func(tx offramp.Tx) error {
-				_, err := tx.PurgeSignatures(ctx, clock.Now())
-				return err
-			})
-		})
-	})
-
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("offramp listening", "addr", ln.Addr().String(), "env", string(db.env), "db", f.db)
-
 	select {
-	case err := <-serveErr:
-		stopWork()
-		wg.Wait()
+	case err := <-srv.Done():
+		_ = srv.Shutdown(context.Background())
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining requests", "timeout", f.shutdownTimeout.String())
-	api.Drain()
-	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	stopWork()
-	wg.Wait()
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	return srv.Shutdown(context.Background())
+}
+
+// serverConfig turns the flags into a server configuration.
+func (f serveFlags) serverConfig(log *slog.Logger) (server.Config, error) {
+	environment, err := offramp.ParseEnv(f.env)
+	if err != nil {
+		return server.Config{}, err
 	}
-	log.Info("stopped")
-	return nil
+	if server.IsPostgres(f.db) {
+		return server.Config{}, errors.New("the PostgreSQL backend is not available yet: use a SQLite file path for --db")
+	}
+	if err := f.ensureDataDir(); err != nil {
+		return server.Config{}, err
+	}
+	key, err := f.masterKey(log, environment)
+	if err != nil {
+		return server.Config{}, err
+	}
+	cfg := server.Config{
+		DB: f.db, Env: environment, MasterKey: key, Addr: f.addr, BaseURL: f.baseURL,
+		VerifyDelay: f.verifyDelay, RailDelay: f.railDelay, RailTimeout: f.railTimeout, MaxInquiries: f.maxInquiries,
+		QuoteTTL: f.quoteTTL, JobLease: f.leaseTime, ShutdownTimeout: f.shutdownTimeout, RateMaxAge: f.rateMaxAge,
+		SandboxBankDB: f.sandboxBankDB, Log: log,
+	}
+	if f.fees != "" {
+		if cfg.Fees, err = money.ParseSchedule(f.fees); err != nil {
+			return cfg, fmt.Errorf("--fees: %w", err)
+		}
+	}
+	if f.sandboxRates != "" {
+		if cfg.SandboxRates, err = rates.ParseSandboxPrices(f.sandboxRates); err != nil {
+			return cfg, fmt.Errorf("--sandbox-rates: %w", err)
+		}
+	}
+	if cfg.DailyLimit, err = decimal.NewFromString(f.dailyLimit); err != nil || !cfg.DailyLimit.IsPositive() {
+		return cfg, fmt.Errorf("--daily-limit must be a positive amount")
+	}
+	if cfg.EDDDailyLimit, err = decimal.NewFromString(f.eddDailyLimit); err != nil || cfg.EDDDailyLimit.LessThan(cfg.DailyLimit) {
+		return cfg, fmt.Errorf("--edd-daily-limit must be an amount at least --daily-limit")
+	}
+	if f.webhookAllowPrivate != "" {
+		allow, err := strconv.ParseBool(f.webhookAllowPrivate)
+		if err != nil {
+			return cfg, fmt.Errorf("--webhook-allow-private: %w", err)
+		}
+		cfg.WebhookAllowPrivate = &allow
+	}
+	return cfg, nil
 }
 
 // printCredentials shows a new sandbox organization's credentials on
@@ -217,48 +171,4 @@ A default organization was created. Its API secret is shown only this once:
 Sign each request as DollarPe does: base64(HMAC-SHA256(secret, key|timestamp|sorted JSON body)).
 
 `, base, o.ID, o.APIKey, o.APISecret)
-}
-
-// payoutConfig builds the payout flow's adapters: in sandbox the simulated
-// bank, fixed prices and the sandbox AML screener; in production the market
-// price ticker, and no bank rail until a partner adapter exists (payouts are
-// then refused as unavailable rather than queued for nobody).
-func (f serveFlags) payoutConfig(ctx context.Context, log *slog.Logger, environment offramp.Env, clock offramp.Clock) (service.PayoutConfig, func(), error) {
-	pc := service.PayoutConfig{QuoteTTL: f.quoteTTL, RailTimeout: f.railTimeout, InquiryDelay: f.railDelay, MaxInquiries: f.maxInquiries}
-	var err error
-	if f.fees != "" {
-		if pc.Fees, err = money.ParseSchedule(f.fees); err != nil {
-			return pc, nil, fmt.Errorf("--fees: %w", err)
-		}
-	}
-	if pc.DailyLimit, err = decimal.NewFromString(f.dailyLimit); err != nil || !pc.DailyLimit.IsPositive() {
-		return pc, nil, fmt.Errorf("--daily-limit must be a positive amount")
-	}
-	if pc.EDDDailyLimit, err = decimal.NewFromString(f.eddDailyLimit); err != nil || pc.EDDDailyLimit.LessThan(pc.DailyLimit) {
-		return pc, nil, fmt.Errorf("--edd-daily-limit must be an amount at least --daily-limit")
-	}
-	if environment == offramp.EnvProduction {
-		t := rates.NewTicker(rates.TickerConfig{Asset: "USDT", MaxAge: f.rateMaxAge, Clock: clock, Log: log})
-		go t.Run(ctx)
-		pc.Rates, pc.Assets = t, []string{"USDT"}
-		return pc, func() {}, nil
-	}
-	prices := rates.DefaultSandboxPrices()
-	if f.sandboxRates != "" {
-		if prices, err = rates.ParseSandboxPrices(f.sandboxRates); err != nil {
-			return pc, nil, fmt.Errorf("--sandbox-rates: %w", err)
-		}
-	}
-	pc.Rates = rates.NewSandbox(prices, clock)
-	pc.Screener = sandbox.Screener{}
-	bankDB := f.sandboxBankDB
-	if bankDB == "" {
-		bankDB = filepath.Join(filepath.Dir(sqlitePathOf(f.db)), "sandbox-bank.db")
-	}
-	bank, err := rail.OpenSandbox(bankDB, rail.SandboxOptions{Settle: f.railDelay, Clock: clock})
-	if err != nil {
-		return pc, nil, fmt.Errorf("sandbox bank: %w", err)
-	}
-	pc.Rail = bank
-	return pc, func() { bank.Close() }, nil
 }

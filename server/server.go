@@ -1,0 +1,293 @@
+// Package server assembles a running Offramp from its parts: storage, the
+// service with its sandbox or production adapters, the background workers
+// and the HTTP API on a listener. `offramp serve`, `offramp demo` and tests
+// that need a whole server on 127.0.0.1 all start it the same way.
+package server
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shopspring/decimal"
+
+	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/httpapi"
+	"github.com/offramp/offramp/money"
+	"github.com/offramp/offramp/rail"
+	"github.com/offramp/offramp/rates"
+	"github.com/offramp/offramp/sandbox"
+	"github.com/offramp/offramp/service"
+	"github.com/offramp/offramp/sqlstore"
+	"github.com/offramp/offramp/vault"
+	"github.com/offramp/offramp/worker"
+)
+
+// Config describes a server. Zero durations and limits take the service's
+// defaults.
+type Config struct {
+	// DB is a SQLite path (PostgreSQL URLs are reserved).
+	DB  string
+	Env offramp.Env
+	// MasterKey (32 bytes) encrypts secrets at rest.
+	MasterKey []byte
+	// Addr is the listen address; "127.0.0.1:0" picks a free port.
+	Addr    string
+	BaseURL string
+
+	VerifyDelay     time.Duration
+	RailDelay       time.Duration
+	RailTimeout     time.Duration
+	MaxInquiries    int
+	QuoteTTL        time.Duration
+	JobLease        time.Duration
+	ShutdownTimeout time.Duration
+	Fees            money.Schedule
+	SandboxRates    map[string]decimal.Decimal
+	DailyLimit      decimal.Decimal
+	EDDDailyLimit   decimal.Decimal
+	RateMaxAge      time.Duration
+	// SandboxBankDB is the simulated bank's file (default beside DB).
+	SandboxBankDB string
+	// WebhookAllowPrivate lets webhooks go to loopback and private
+	// addresses; nil means the environment's default (sandbox yes,
+	// production no).
+	WebhookAllowPrivate *bool
+	Log                 *slog.Logger
+}
+
+// Server is a running Offramp.
+type Server struct {
+	// URL is where the API answers.
+	URL string
+	// DefaultOrg is the organization created on the first start of an
+	// empty sandbox database, with its secret; nil otherwise.
+	DefaultOrg *offramp.Org
+	Service    *service.Service
+	Store      *sqlstore.Store
+
+	cfg      Config
+	log      *slog.Logger
+	api      *httpapi.Server
+	http     *http.Server
+	serveErr chan error
+	stopWork context.CancelFunc
+	wg       sync.WaitGroup
+	closers  []func()
+}
+
+// OpenStore opens and migrates the database with the master key, and
+// derives the key that signs hosted-KYC links.
+func OpenStore(ctx context.Context, dsn string, masterKey []byte, clock offramp.Clock) (*sqlstore.Store, []byte, error) {
+	if IsPostgres(dsn) {
+		return nil, nil, errors.New("the PostgreSQL backend is not available yet: use a SQLite file path for --db")
+	}
+	v, err := vault.New(masterKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := sqlstore.Open(ctx, dsn, v, sqlstore.Options{Clock: clock})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("migrate: %w", err)
+	}
+	linkKey, err := hkdf.Key(sha256.New, masterKey, nil, "offramp kyc-link v1", 32)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, linkKey, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	l := strings.ToLower(dsn)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// SQLitePath strips the scheme and query of a SQLite DSN to find its file.
+func SQLitePath(dsn string) string {
+	p := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// Start opens the database, builds the service and starts the workers and
+// the HTTP server. Stop it with Shutdown.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.JobLease <= 0 {
+		cfg.JobLease = 30 * time.Second
+	}
+	log := cfg.Log
+	clock := offramp.SystemClock{}
+	s := &Server{cfg: cfg, log: log, serveErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	st, linkKey, err := OpenStore(ctx, cfg.DB, cfg.MasterKey, clock)
+	if err != nil {
+		return nil, err
+	}
+	s.Store = st
+	s.closers = append(s.closers, func() { st.Close() })
+
+	payouts, err := s.payoutConfig(ctx, clock)
+	if err != nil {
+		return nil, err
+	}
+	allowPrivate := cfg.Env == offramp.EnvSandbox
+	if cfg.WebhookAllowPrivate != nil {
+		allowPrivate = *cfg.WebhookAllowPrivate
+	}
+	if allowPrivate && cfg.Env == offramp.EnvProduction {
+		log.Warn("webhooks may be delivered to loopback and private addresses (--webhook-allow-private): for local development only")
+	}
+	sc := service.Config{
+		Store: st, Clock: clock, Env: cfg.Env, VerifyDelay: cfg.VerifyDelay, LinkKey: linkKey, Log: log,
+		Payouts: payouts, Webhooks: service.WebhookConfig{AllowPrivate: allowPrivate},
+	}
+	if cfg.Env == offramp.EnvSandbox {
+		sc.Verifier = sandbox.Verifier{}
+	}
+	// In production no verifier is configured until a KYC / penny-drop
+	// partner adapter is: submissions wait in PROCESSING.
+	s.Service = service.New(sc)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.api = httpapi.New(httpapi.Config{Service: s.Service, Store: st, Log: log, Registry: reg, BaseURL: cfg.BaseURL})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	s.URL = cfg.BaseURL
+	if s.URL == "" {
+		s.URL = "http://" + ln.Addr().String()
+	}
+	if cfg.Env == offramp.EnvSandbox {
+		org, created, err := s.Service.EnsureDefaultOrg(ctx)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		if created {
+			s.DefaultOrg = &org
+		}
+	}
+
+	s.http = &http.Server{
+		Handler:           s.api.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWork = stopWork
+	runner := worker.New(worker.Config{Store: st, Clock: clock, Handler: s.Service.RunJob, Log: log, Registerer: reg, Lease: cfg.JobLease})
+	s.wg.Go(func() { runner.Run(workCtx) })
+	s.wg.Go(func() {
+		worker.Sweep(workCtx, time.Minute, log, "signatures", func(ctx context.Context) error {
+			return st.Update(ctx, func(tx offramp.Tx) error {
+				_, err := tx.PurgeSignatures(ctx, clock.Now())
+				return err
+			})
+		})
+	})
+	go func() { s.serveErr <- s.http.Serve(ln) }()
+	log.Info("offramp listening", "addr", ln.Addr().String(), "env", string(cfg.Env), "db", cfg.DB)
+	return s, nil
+}
+
+// Done reports a failure of the HTTP server (its listener broke).
+func (s *Server) Done() <-chan error { return s.serveErr }
+
+// Shutdown drains in-flight requests (up to the shutdown timeout), stops
+// the workers after their current job and closes the database.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.log.Info("shutting down: draining requests", "timeout", s.cfg.ShutdownTimeout.String())
+	s.api.Drain()
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	s.close()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+func (s *Server) close() {
+	if s.stopWork != nil {
+		s.stopWork()
+		s.wg.Wait()
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// payoutConfig builds the payout flow's adapters: in sandbox the simulated
+// bank, fixed prices and the sandbox AML screener; in production the market
+// price ticker, and no bank rail until a partner adapter exists (payouts are
+// then refused as unavailable rather than queued for nobody).
+func (s *Server) payoutConfig(ctx context.Context, clock offramp.Clock) (service.PayoutConfig, error) {
+	cfg := s.cfg
+	pc := service.PayoutConfig{
+		QuoteTTL: cfg.QuoteTTL, RailTimeout: cfg.RailTimeout, InquiryDelay: cfg.RailDelay, MaxInquiries: cfg.MaxInquiries,
+		Fees: cfg.Fees, DailyLimit: cfg.DailyLimit, EDDDailyLimit: cfg.EDDDailyLimit,
+	}
+	if cfg.Env == offramp.EnvProduction {
+		t := rates.NewTicker(rates.TickerConfig{Asset: "USDT", MaxAge: cfg.RateMaxAge, Clock: clock, Log: s.log})
+		tctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		go t.Run(tctx)
+		s.closers = append(s.closers, stop)
+		pc.Rates, pc.Assets = t, []string{"USDT"}
+		return pc, nil
+	}
+	prices := cfg.SandboxRates
+	if prices == nil {
+		prices = rates.DefaultSandboxPrices()
+	}
+	pc.Rates = rates.NewSandbox(prices, clock)
+	pc.Screener = sandbox.Screener{}
+	bankDB := cfg.SandboxBankDB
+	if bankDB == "" {
+		bankDB = filepath.Join(filepath.Dir(SQLitePath(cfg.DB)), "sandbox-bank.db")
+	}
+	bank, err := rail.OpenSandbox(bankDB, rail.SandboxOptions{Settle: cfg.RailDelay, Clock: clock})
+	if err != nil {
+		return pc, fmt.Errorf("sandbox bank: %w", err)
+	}
+	s.closers = append(s.closers, func() { bank.Close() })
+	pc.Rail = bank
+	return pc, nil
+}
