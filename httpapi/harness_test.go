@@ -254,6 +254,7 @@ func send(t testing.TB, req *http.Request) resp {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	recordExchange(t, req, res, b) // for the OpenAPI conformance check in main_test.go
 	r := resp{Code: res.StatusCode, Header: res.Header, Raw: b}
 	if len(b) > 0 && b[0] == '{' {
 		if err := json.Unmarshal(b, &r); err != nil {

@@ -133,6 +133,7 @@ func (s *Server) routes() {
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /openapi.json", serveOpenAPI) // this API's OpenAPI document (httpapi/openapi), unsigned
 }
 
 // dispatch routes a request, answering unknown paths (404) and known paths

@@ -23,6 +23,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), migrateCmd(), adminCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), adminCmd(), demoCmd())
+	root.AddCommand(clientCmds()...)
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -661,4 +662,102 @@ func TestWebhooksSurviveKill(t *testing.T) {
 			t.Fatalf("event %s delivered %d times", id, n)
 		}
 	}
+}
+
+// TestDemo runs `offramp demo` as a newcomer would, with no arguments: it
+// must end with SUCCESS and a UTR, well within a minute.
+func TestDemo(t *testing.T) {
+	bin := binary(t)
+	start := time.Now()
+	cmd := exec.Command(bin, "demo")
+	cmd.Env = append(os.Environ(), "OFFRAMP_API_KEY=", "OFFRAMP_API_SECRET=", "OFFRAMP_BASE_URL=")
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("demo failed after %v: %v\n%s", took, err, out)
+	}
+	text := string(out)
+	for i := 0; i <= 9; i++ {
+		if !strings.Contains(text, fmt.Sprintf("\n%d. ", i)) {
+			t.Fatalf("step %d missing from the demo's output:\n%s", i, text)
+		}
+	}
+	if !regexp.MustCompile(`SUCCESS: the payout was paid, UTR \d{12}`).MatchString(text) || !strings.Contains(text, "webhook PAYOUT SUCCESS received and verified") {
+		t.Fatalf("demo did not end with SUCCESS, a UTR and the webhook:\n%s", text)
+	}
+	if took > 60*time.Second {
+		t.Fatalf("demo took %v", took)
+	}
+	t.Logf("demo took %v", took.Round(time.Millisecond))
+}
+
+// TestCLI drives the client commands against a server the way a script
+// would, with --json, and checks the human output of one.
+func TestCLI(t *testing.T) {
+	bin := binary(t)
+	s := startServe(t, bin, t.TempDir(), "--verify-delay", "200ms", "--rail-delay", "300ms")
+	run := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "OFFRAMP_BASE_URL="+s.base, "OFFRAMP_API_KEY="+s.key, "OFFRAMP_API_SECRET="+s.secret)
+		out, err := cmd.Output()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				t.Fatalf("offramp %v: %v\n%s%s", args, err, out, ee.Stderr)
+			}
+			t.Fatal(err)
+		}
+		return out
+	}
+	js := func(args ...string) map[string]any {
+		t.Helper()
+		var m map[string]any
+		out := run(append(args, "--json")...)
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("offramp %v --json: %q", args, out)
+		}
+		return m
+	}
+	cu := js("customers", "create", "--name", "Cli User", "--email", "cli@example.com", "--phone", "9123456780")
+	id := cu["id"].(string)
+	js("kyc", "submit", "--customer", id, "--name", "Cli User", "--address", "1 Shell Street", "--dob", "01-01-1990", "--pan", "ABCPC1234K", "--document-number", "123443211234")
+	waitJSON := func(what string, args []string, field, not string) map[string]any {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			m := js(args...)
+			if m[field] != not {
+				return m
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still %s", what, not)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if m := waitJSON("KYC", []string{"customers", "get", id}, "status", "PROCESSING"); m["status"] != "VERIFIED" {
+		t.Fatalf("KYC: %v", m)
+	}
+	bank := js("banks", "create", "--customer", id, "--account", "123456789012", "--ifsc", "SBIN0001829")["id"].(string)
+	waitJSON("bank", []string{"banks", "get", id, bank}, "bank_account_status", "PROCESSING")
+	q := js("quotations", "create", "--customer", id, "--bank", bank, "--amount", "25")
+	p := js("payouts", "create", "--quotation", q["id"].(string), "--customer", id, "--order", "cli-order-1")
+	watch := string(run("payouts", "watch", p["id"].(string), "--every", "100ms"))
+	if !strings.Contains(watch, "SUCCESS") || !regexp.MustCompile(`utr\s+\d{12}`).MatchString(watch) {
+		t.Fatalf("payouts watch:\n%s", watch)
+	}
+	if list := string(run("payouts", "list")); !strings.Contains(list, p["id"].(string)) || !strings.Contains(list, "SUCCESS") {
+		t.Fatalf("payouts list:\n%s", list)
+	}
+	if r := js("rates", "--amount", "10"); r["asset"] != "USDT" {
+		t.Fatalf("rates: %v", r)
+	}
+	// A failing call exits non-zero with the API's message.
+	cmd := exec.Command(bin, "customers", "get", "not-a-customer")
+	cmd.Env = append(os.Environ(), "OFFRAMP_BASE_URL="+s.base, "OFFRAMP_API_KEY="+s.key, "OFFRAMP_API_SECRET="+s.secret)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Customer not found or access denied") {
+		t.Fatalf("bad customer: %v %s", err, out)
+	}
+	s.stop(t)
 }
