@@ -31,6 +31,10 @@ func (p Page) Offset() int { return (p.Number - 1) * p.Size }
 // Update: one place through which all writes pass, so the implementation can
 // serialize them and batch concurrent ones into one commit.
 //
+// Update may run fn more than once (PostgreSQL retries a transaction that
+// lost a serialization conflict), so fn must be pure database work: it
+// resets whatever it sets outside itself, and calls no outside system.
+//
 // Implementations encrypt secret fields (API secrets, account numbers, VPAs,
 // tax and document numbers) at rest, transparently to callers.
 type Store interface {

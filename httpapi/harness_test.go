@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -23,9 +24,15 @@ import (
 	"github.com/offramp/offramp/service"
 	"github.com/offramp/offramp/signature"
 	"github.com/offramp/offramp/sqlstore"
+	"github.com/offramp/offramp/sqlstore/pgtest"
 	"github.com/offramp/offramp/vault"
 	"github.com/offramp/offramp/worker"
 )
+
+// engineEnv selects the storage engine of the suite: unset for SQLite,
+// "postgres" when TestPostgresEngine runs the whole suite again on
+// PostgreSQL.
+const engineEnv = "OFFRAMP_TEST_ENGINE"
 
 // env is a running Offramp: a real SQLite file, the service, a worker and
 // the HTTP API on a real 127.0.0.1 listener.
@@ -68,7 +75,11 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	if o.realClock {
 		clk = offramp.SystemClock{}
 	}
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "offramp.db"), v, sqlstore.Options{Clock: clk})
+	dsn := filepath.Join(t.TempDir(), "offramp.db")
+	if os.Getenv(engineEnv) == "postgres" {
+		dsn = pgtest.URL(t)
+	}
+	st, err := sqlstore.Open(ctx, dsn, v, sqlstore.Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

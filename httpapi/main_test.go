@@ -11,16 +11,19 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/offramp/offramp/httpapi/openapi"
+	"github.com/offramp/offramp/sqlstore/pgtest"
 )
 
 // TestMain runs the suite, then checks every request and response the suite
@@ -31,7 +34,45 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		code = checkRecordedExchanges(os.Stdout)
 	}
+	if err := pgtest.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the test PostgreSQL:", err)
+	}
 	os.Exit(code)
+}
+
+// TestPostgresEngine runs this whole suite a second time, in a child
+// process, with every test environment on PostgreSQL instead of SQLite: the
+// same HTTP, engine and webhook tests, and the same OpenAPI check, on both
+// engines in one `go test` run.
+func TestPostgresEngine(t *testing.T) {
+	if os.Getenv(engineEnv) != "" {
+		t.Skip("this is the PostgreSQL run")
+	}
+	if testing.Short() {
+		t.Skip("the PostgreSQL pass of the suite is long")
+	}
+	args := []string{"-test.skip", "^TestPostgresEngine$|^Benchmark"}
+	if d, ok := t.Deadline(); ok {
+		args = append(args, "-test.timeout", time.Until(d).Round(time.Second).String())
+	}
+	if testing.Verbose() {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), engineEnv+"=postgres")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the suite failed on PostgreSQL: %v\n%s", err, lastLines(string(out), 120))
+	}
+	t.Logf("on PostgreSQL: %s", lastLines(string(out), 3))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // exchange is one request and its response, as the suite made them.

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,7 +39,7 @@ import (
 // Config describes a server. Zero durations and limits take the service's
 // defaults.
 type Config struct {
-	// DB is a SQLite path (PostgreSQL URLs are reserved).
+	// DB is a SQLite path or a postgres:// URL.
 	DB  string
 	Env offramp.Env
 	// MasterKey (32 bytes) encrypts secrets at rest.
@@ -90,9 +92,6 @@ type Server struct {
 // OpenStore opens and migrates the database with the master key, and
 // derives the key that signs hosted-KYC links.
 func OpenStore(ctx context.Context, dsn string, masterKey []byte, clock offramp.Clock) (*sqlstore.Store, []byte, error) {
-	if IsPostgres(dsn) {
-		return nil, nil, errors.New("the PostgreSQL backend is not available yet: use a SQLite file path for --db")
-	}
 	v, err := vault.New(masterKey)
 	if err != nil {
 		return nil, nil, err
@@ -221,7 +220,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		})
 	})
 	go func() { s.serveErr <- s.http.Serve(ln) }()
-	log.Info("offramp listening", "addr", ln.Addr().String(), "env", string(cfg.Env), "db", cfg.DB)
+	log.Info("offramp listening", "addr", ln.Addr().String(), "env", string(cfg.Env), "db", RedactDSN(cfg.DB))
 	return s, nil
 }
 
@@ -280,8 +279,18 @@ func (s *Server) payoutConfig(ctx context.Context, clock offramp.Clock) (service
 	pc.Rates = rates.NewSandbox(prices, clock)
 	pc.Screener = sandbox.Screener{}
 	bankDB := cfg.SandboxBankDB
-	if bankDB == "" {
+	switch {
+	case bankDB != "":
+	case IsPostgres(cfg.DB):
+		// The simulated bank keeps its books in a local file whatever
+		// Offramp's own database is; several instances on one machine
+		// share it, as they would share a real bank.
+		bankDB = filepath.Join("data", "sandbox-bank.db")
+	default:
 		bankDB = filepath.Join(filepath.Dir(SQLitePath(cfg.DB)), "sandbox-bank.db")
+	}
+	if err := os.MkdirAll(filepath.Dir(bankDB), 0o700); err != nil {
+		return pc, fmt.Errorf("sandbox bank: %w", err)
 	}
 	bank, err := rail.OpenSandbox(bankDB, rail.SandboxOptions{Settle: cfg.RailDelay, Clock: clock})
 	if err != nil {
@@ -290,4 +299,16 @@ func (s *Server) payoutConfig(ctx context.Context, clock offramp.Clock) (service
 	s.closers = append(s.closers, func() { bank.Close() })
 	pc.Rail = bank
 	return pc, nil
+}
+
+// RedactDSN hides the password of a database URL, for logs.
+func RedactDSN(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparseable URL)"
+	}
+	return u.Redacted()
 }

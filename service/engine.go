@@ -64,6 +64,7 @@ func (s *Service) runPayoutJob(ctx context.Context, j offramp.Job) error {
 func (s *Service) submit(ctx context.Context, p offramp.Payout) error {
 	recorded := false
 	err := s.store.Update(ctx, func(tx offramp.Tx) error {
+		recorded = false // fn may run again on PostgreSQL: start clean
 		cur, err := tx.Payout(ctx, p.OrgID, p.ID)
 		if err != nil || cur.Status != offramp.PayoutProcessing || cur.Phase != offramp.PhaseQueued {
 			return err // moved on concurrently: not ours to send

@@ -44,6 +44,7 @@ func (s *Service) EnsureDefaultOrg(ctx context.Context) (offramp.Org, bool, erro
 		created bool
 	)
 	err := s.store.Update(ctx, func(tx offramp.Tx) error {
+		o, created = offramp.Org{}, false // fn may run again: start clean
 		n, err := tx.CountOrgs(ctx)
 		if err != nil || n > 0 {
 			return err

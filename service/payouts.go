@@ -46,6 +46,7 @@ func (s *Service) InitiatePayout(ctx context.Context, orgID uuid.UUID, in Initia
 		return offramp.Payout{}, false, err
 	}
 	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+		p, replayed = offramp.Payout{}, false // fn may run again: start clean
 		if in.IdempotencyKey != "" {
 			rec, err := tx.Idempotency(ctx, orgID, in.IdempotencyKey)
 			switch {

@@ -126,6 +126,7 @@ func (s *Service) recordAttempt(ctx context.Context, d offramp.Delivery, a *offr
 	now := s.now()
 	d.UpdatedAt = now
 	err := s.store.Update(ctx, func(tx offramp.Tx) error {
+		d := d // fn may run again on PostgreSQL: change a copy
 		var next time.Time
 		switch {
 		case fail:
@@ -288,6 +289,7 @@ func (s *Service) ReplayFailedWebhooks(ctx context.Context, orgID uuid.UUID, sin
 	for {
 		replayed := 0
 		err := s.store.Update(ctx, func(tx offramp.Tx) error {
+			replayed = 0 // fn may run again: count this run only
 			list, _, err := tx.ListDeliveries(ctx, orgID, f, offramp.Page{Number: 1, Size: 100})
 			if err != nil {
 				return err

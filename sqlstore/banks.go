@@ -35,7 +35,7 @@ func (t *tx) BankAccount(ctx context.Context, orgID, id uuid.UUID) (offramp.Bank
 	const op = "get bank account"
 	b, err := t.scanBank(t.queryRow(ctx, `SELECT `+bankCols+` FROM bank_accounts WHERE org_id = ? AND id = ?`, orgID, id))
 	if err != nil {
-		return offramp.BankAccount{}, t.s.mapErr(ctx, op, err)
+		return offramp.BankAccount{}, t.mapErr(ctx, op, err)
 	}
 	return b, nil
 }
@@ -66,12 +66,12 @@ func (t *tx) ListBankAccounts(ctx context.Context, orgID, customerID uuid.UUID, 
 	for rows.Next() {
 		b, err := t.scanBank(rows)
 		if err != nil {
-			return nil, 0, t.s.mapErr(ctx, op, err)
+			return nil, 0, t.mapErr(ctx, op, err)
 		}
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, t.s.mapErr(ctx, op, err)
+		return nil, 0, t.mapErr(ctx, op, err)
 	}
 	return out, total, nil
 }

@@ -108,7 +108,7 @@ func (t *tx) Customer(ctx context.Context, orgID, id uuid.UUID) (offramp.Custome
 	const op = "get customer"
 	c, err := t.scanCustomer(t.queryRow(ctx, customerSelect+` WHERE c.org_id = ? AND c.id = ?`, orgID, id))
 	if err != nil {
-		return offramp.Customer{}, t.s.mapErr(ctx, op, err)
+		return offramp.Customer{}, t.mapErr(ctx, op, err)
 	}
 	return c, nil
 }
@@ -133,12 +133,12 @@ func (t *tx) ListCustomers(ctx context.Context, orgID uuid.UUID, page offramp.Pa
 	for rows.Next() {
 		c, err := t.scanCustomer(rows)
 		if err != nil {
-			return nil, 0, t.s.mapErr(ctx, op, err)
+			return nil, 0, t.mapErr(ctx, op, err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, t.s.mapErr(ctx, op, err)
+		return nil, 0, t.mapErr(ctx, op, err)
 	}
 	return out, total, nil
 }

@@ -13,11 +13,13 @@ import (
 )
 
 // dialect is everything that differs between the SQL engines Offramp runs
-// on. Queries are written once, with ? placeholders and SQL that SQLite 3.35+
-// and PostgreSQL 15 both accept (ON CONFLICT ... DO NOTHING/UPDATE,
-// RETURNING, partial indexes); the dialect adapts the rest. A PostgreSQL
-// dialect over pgx plugs in here, with its migrations numbered alike under
-// migrations/postgres.
+// on: SQLite (sqliteDialect) and PostgreSQL over pgx (postgresDialect, in
+// postgres.go). Queries are written once, with ? placeholders and SQL that
+// SQLite 3.35+ and PostgreSQL 15 both accept (ON CONFLICT ... DO
+// NOTHING/UPDATE, RETURNING, partial indexes, LIMIT/OFFSET, COALESCE;
+// booleans, times and amounts only ever compared with bound arguments,
+// never with literals); the dialect adapts the rest. Each engine has its
+// migrations, numbered alike, under migrations/<engine>.
 type dialect interface {
 	// gooseDialect and migrationsDir select the embedded migrations.
 	gooseDialect() goose.Dialect
@@ -40,10 +42,20 @@ type dialect interface {
 	// the claiming transaction already excludes every other one.
 	skipLocked() string
 
+	// journalSeqGenerated tells that the engine numbers journals itself
+	// (an identity column) instead of AppendJournal reading MAX(seq) + 1,
+	// which on an engine with concurrent writers would make every two
+	// transactions that write a journal conflict.
+	journalSeqGenerated() bool
+
 	// classify tells constraint violations and transient conditions apart.
 	// For a unique violation, target is "table.column" of the column that
 	// distinguishes the index (the last one), e.g. "customers.email".
 	classify(err error) (kind errKind, target string)
+
+	// redact strips from a driver error what may quote stored values, before
+	// it is wrapped into an error a caller sees.
+	redact(err error) error
 }
 
 type errKind int
@@ -54,6 +66,11 @@ const (
 	errForeignKey
 	errBusy
 	errInterrupted
+	// errRetry: the transaction lost a race with a concurrent one
+	// (serialization failure, deadlock, a numbering index taken) and running
+	// it again from the start will do. Only engines with concurrent writers
+	// report it.
+	errRetry
 )
 
 type sqliteDialect struct{}
@@ -63,6 +80,8 @@ func (sqliteDialect) migrationsDir() string       { return "migrations/sqlite" }
 func (sqliteDialect) rebind(q string) string      { return q }
 func (sqliteDialect) readTx() *sql.TxOptions      { return &sql.TxOptions{ReadOnly: true} }
 func (sqliteDialect) skipLocked() string          { return "" }
+func (sqliteDialect) journalSeqGenerated() bool   { return false }
+func (sqliteDialect) redact(err error) error      { return err }
 
 // sqliteTimeLayout is fixed width, so that text comparison (run_at <= ?) is
 // time order, and readable in the sqlite3 shell. The trailing Z is literal:

@@ -54,7 +54,7 @@ func (t *tx) EDD(ctx context.Context, orgID, id uuid.UUID) (offramp.EDD, error) 
 	const op = "get edd"
 	e, err := t.scanEDD(t.queryRow(ctx, `SELECT `+eddCols+` FROM edds WHERE org_id = ? AND id = ?`, orgID, id))
 	if err != nil {
-		return offramp.EDD{}, t.s.mapErr(ctx, op, err)
+		return offramp.EDD{}, t.mapErr(ctx, op, err)
 	}
 	return e, nil
 }
@@ -65,7 +65,7 @@ func (t *tx) LatestEDD(ctx context.Context, orgID, customerID uuid.UUID) (offram
 	e, err := t.scanEDD(t.queryRow(ctx, `SELECT `+eddCols+` FROM edds WHERE org_id = ? AND customer_id = ?
 		ORDER BY created_at DESC, id DESC LIMIT 1`, orgID, customerID))
 	if err != nil {
-		return offramp.EDD{}, t.s.mapErr(ctx, op, err)
+		return offramp.EDD{}, t.mapErr(ctx, op, err)
 	}
 	return e, nil
 }

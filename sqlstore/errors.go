@@ -25,12 +25,15 @@ var uniqueField = map[string]struct{ field, msg string }{
 
 // mapErr turns a database error into what callers of offramp.Store expect:
 // ErrNotFound, a CodeConflict *offramp.Error for a unique violation, a
-// CodeUnavailable one (wrapping the context error) when ctx ended, or an
-// internal error. op names the operation for the log; it never carries a
+// CodeUnavailable one (wrapping the context error) when ctx ended or when
+// the database is busy or unreachable, or an internal error. op names the operation for the log; it never carries a
 // value, so no secret reaches an error message.
 func (s *Store) mapErr(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if _, ok := err.(*offramp.Error); ok {
+		return err // mapped already (a failed lazy begin, seen again at Scan)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlstore: %s: %w", op, offramp.ErrNotFound)
@@ -44,7 +47,9 @@ func (s *Store) mapErr(ctx context.Context, op string, err error) error {
 	if errors.Is(err, sql.ErrConnDone) || s.closed.Load() {
 		return &offramp.Error{Code: offramp.CodeUnavailable, Message: "the store is closed", Err: err}
 	}
-	switch kind, target := s.d.classify(err); kind {
+	kind, target := s.d.classify(err)
+	err = s.d.redact(err)
+	switch kind {
 	case errUnique:
 		if f, ok := uniqueField[target]; ok {
 			e := offramp.FieldError(offramp.CodeConflict, f.field, f.msg)
@@ -54,7 +59,7 @@ func (s *Store) mapErr(ctx context.Context, op string, err error) error {
 		return &offramp.Error{Code: offramp.CodeConflict, Message: "the object already exists", Err: err}
 	case errForeignKey:
 		return fmt.Errorf("sqlstore: %s: a referenced object does not exist: %w", op, offramp.ErrNotFound)
-	case errBusy:
+	case errBusy, errRetry:
 		return &offramp.Error{Code: offramp.CodeUnavailable, Message: "the database is busy; try again", Err: err}
 	case errInterrupted:
 		return &offramp.Error{Code: offramp.CodeUnavailable, Message: "the request was cancelled or timed out", Err: err}

@@ -9,9 +9,11 @@ import (
 )
 
 // AppendEvent numbers the event after the object's latest one. Under
-// SQLite's single writer the read-then-insert cannot race; on an engine with
-// concurrent writers the unique (org, object, sequence) index turns a race
-// into an error rather than two events with one number.
+// SQLite's single writer the read-then-insert cannot race. On PostgreSQL
+// two Updates appending to one object at once conflict (a serialization
+// failure, or a violation of the unique (org, object, sequence) index,
+// never two events with one number) and the loser's Update runs again,
+// reading the winner's number: sequences stay 1, 2, 3... without gaps.
 func (t *tx) AppendEvent(ctx context.Context, e offramp.Event) (offramp.Event, error) {
 	const op = "append event"
 	if e.ID == uuid.Nil {
@@ -57,7 +59,7 @@ func (t *tx) Events(ctx context.Context, orgID uuid.UUID, objectType offramp.Obj
 		var meta string
 		if err := rows.Scan(&e.ID, &e.OrgID, &e.ObjectType, &e.ObjectID, &e.Event, &e.Sequence,
 			&e.ClientReferenceID, &meta, timeCol{&e.CreatedAt}); err != nil {
-			return nil, t.s.mapErr(ctx, op, err)
+			return nil, t.mapErr(ctx, op, err)
 		}
 		if e.Metadata, err = decodeMap[string](meta); err != nil {
 			return nil, err
@@ -65,7 +67,7 @@ func (t *tx) Events(ctx context.Context, orgID uuid.UUID, objectType offramp.Obj
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, t.s.mapErr(ctx, op, err)
+		return nil, t.mapErr(ctx, op, err)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"time"
 
@@ -23,10 +24,22 @@ func (t *tx) EnqueueJob(ctx context.Context, j offramp.Job) error {
 // ClaimJobs leases due jobs in one statement. The inner SELECT picks them
 // (with the dialect's FOR UPDATE SKIP LOCKED where writers are concurrent);
 // the UPDATE leases them and RETURNING hands them back.
+//
+// On PostgreSQL, when ClaimJobs is the first call of its Update, the
+// transaction begins at READ COMMITTED instead of SERIALIZABLE: SKIP LOCKED
+// then passes over rows other claimers hold and re-checks the lease of rows
+// they just committed, so concurrent claimers take different jobs and never
+// fail. Under SERIALIZABLE every two concurrent claims would conflict
+// (each reads rows the other leases) and all but one would run again.
 func (t *tx) ClaimJobs(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int) ([]offramp.Job, error) {
 	const op = "claim jobs"
 	if limit <= 0 {
 		return nil, nil
+	}
+	if t.q == nil && t.lazy != nil {
+		if _, err := t.begin(ctx, sql.LevelReadCommitted); err != nil {
+			return nil, err
+		}
 	}
 	now = normTime(now)
 	rows, err := t.query(ctx, op, `UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
@@ -45,12 +58,12 @@ func (t *tx) ClaimJobs(ctx context.Context, now time.Time, owner string, lease t
 		var j offramp.Job
 		if err := rows.Scan(&j.ID, &j.OrgID, &j.Kind, &j.RefID, &j.Seq, timeCol{&j.RunAt},
 			&j.Attempts, &j.LastErr); err != nil {
-			return nil, t.s.mapErr(ctx, op, err)
+			return nil, t.mapErr(ctx, op, err)
 		}
 		out = append(out, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, t.s.mapErr(ctx, op, err)
+		return nil, t.mapErr(ctx, op, err)
 	}
 	// RETURNING does not keep the subquery's order.
 	slices.SortFunc(out, func(a, b offramp.Job) int {

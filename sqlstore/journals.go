@@ -24,7 +24,10 @@ const journalBatch = 256
 //
 // Journals are read in (created_at, insertion) order: seq numbers them as
 // they are appended, so journals with equal times keep the order they were
-// written in.
+// written in. SQLite's single writer takes MAX(seq) + 1; PostgreSQL's
+// identity column numbers them, so concurrent transactions writing
+// journals never read each other's (numbers then follow insertion, not
+// commit, order, and may have gaps).
 func (t *tx) AppendJournal(ctx context.Context, j offramp.Journal) error {
 	const op = "append journal"
 	if !j.Balanced() {
@@ -34,14 +37,25 @@ func (t *tx) AppendJournal(ctx context.Context, j offramp.Journal) error {
 		j.ID = uuid.New()
 	}
 	created := orNow(j.CreatedAt, t.now)
-	var seq int64
-	if err := t.scanOne(ctx, op, `SELECT COALESCE(MAX(seq), 0) + 1 FROM journals`, nil, &seq); err != nil {
-		return err
-	}
-	_, err := t.exec(ctx, op, `INSERT INTO journals (id, org_id, payout_id, kind, seq, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, j.ID, j.OrgID, nullID(j.PayoutID), j.Kind, seq, t.ts(created))
-	if err != nil {
-		return err
+	if t.s.d.journalSeqGenerated() {
+		// The identity column numbers the journal, without reading
+		// anybody else's.
+		_, err := t.exec(ctx, op, `INSERT INTO journals (id, org_id, payout_id, kind, created_at)
+			VALUES (?, ?, ?, ?, ?)`, j.ID, j.OrgID, nullID(j.PayoutID), j.Kind, t.ts(created))
+		if err != nil {
+			return err
+		}
+	} else {
+		// The single writer makes MAX + 1 safe.
+		var seq int64
+		if err := t.scanOne(ctx, op, `SELECT COALESCE(MAX(seq), 0) + 1 FROM journals`, nil, &seq); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, op, `INSERT INTO journals (id, org_id, payout_id, kind, seq, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, j.ID, j.OrgID, nullID(j.PayoutID), j.Kind, seq, t.ts(created))
+		if err != nil {
+			return err
+		}
 	}
 	for i, p := range j.Postings {
 		_, err := t.exec(ctx, op, `INSERT INTO postings (org_id, journal_id, line, account, currency, amount)
@@ -125,7 +139,7 @@ func (t *tx) queryJournals(ctx context.Context, op, query string, args ...any) (
 		var account, currency, amount sql.Null[string]
 		if err := rows.Scan(&j.ID, &j.OrgID, &j.PayoutID, &j.Kind, &seq, timeCol{&j.CreatedAt},
 			&account, &currency, &amount); err != nil {
-			return nil, nil, t.s.mapErr(ctx, op, err)
+			return nil, nil, t.mapErr(ctx, op, err)
 		}
 		if n := len(out); n == 0 || out[n-1].ID != j.ID {
 			out = append(out, j)
@@ -142,7 +156,7 @@ func (t *tx) queryJournals(ctx context.Context, op, query string, args ...any) (
 		last.Postings = append(last.Postings, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, t.s.mapErr(ctx, op, err)
+		return nil, nil, t.mapErr(ctx, op, err)
 	}
 	return out, seqs, nil
 }

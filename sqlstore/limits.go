@@ -50,13 +50,14 @@ func (t *tx) limitUsage(ctx context.Context, op string, orgID, customerID uuid.U
 	return used, text, nil
 }
 
-// AddLimitUsage adds delta in Go, exactly, rather than in SQL, where the
-// TEXT amounts would be converted to floating point. The read and the write
-// are one transaction; the write is also a compare-and-set on the text
-// read (or on the row still being absent), so on an engine with concurrent
-// writers a lost update becomes ErrStale instead. A result below zero is a
-// bug upstream (giving back more than was taken) and is refused, leaving
-// the counter unchanged.
+// AddLimitUsage adds delta in Go, exactly, rather than in SQL, where
+// SQLite's TEXT amounts would be converted to floating point. The read and
+// the write are one transaction; the write is also a compare-and-set on the
+// amount read (or on the row still being absent), so on an engine with
+// concurrent writers a lost update becomes ErrStale instead (PostgreSQL's
+// SERIALIZABLE Update usually catches it first, and runs fn again). A
+// result below zero is a bug upstream (giving back more than was taken) and
+// is refused, leaving the counter unchanged.
 func (t *tx) AddLimitUsage(ctx context.Context, orgID, customerID uuid.UUID, day string, delta decimal.Decimal) error {
 	const op = "add limit usage"
 	if err := checkDay(op, day); err != nil {
@@ -70,13 +71,18 @@ func (t *tx) AddLimitUsage(ctx context.Context, orgID, customerID uuid.UUID, day
 	if used.IsNegative() {
 		return fmt.Errorf("sqlstore: %s: the usage of the day would go below zero; refused", op)
 	}
-	// One upsert: a new row, or the stored one if it still holds the text
-	// read ("" never matches: a row that appeared since is a race).
-	n, err := t.execAffected(ctx, op, `INSERT INTO limit_usage (org_id, customer_id, day, used, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (org_id, customer_id, day) DO UPDATE SET used = excluded.used, updated_at = excluded.updated_at
-		WHERE limit_usage.used = ?`,
-		orgID, customerID, day, decText(used), t.ts(t.now()), oldText)
+	var n int64
+	if oldText == "" {
+		// No row was read: insert one, unless one appeared since (a race).
+		n, err = t.execAffected(ctx, op, `INSERT INTO limit_usage (org_id, customer_id, day, used, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, customer_id, day) DO NOTHING`,
+			orgID, customerID, day, decText(used), t.ts(t.now()))
+	} else {
+		// Update the row if it still holds the amount read.
+		n, err = t.execAffected(ctx, op, `UPDATE limit_usage SET used = ?, updated_at = ?
+			WHERE org_id = ? AND customer_id = ? AND day = ? AND used = ?`,
+			decText(used), t.ts(t.now()), orgID, customerID, day, oldText)
+	}
 	if err != nil {
 		return err
 	}

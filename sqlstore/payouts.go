@@ -35,7 +35,7 @@ func (t *tx) Payout(ctx context.Context, orgID, id uuid.UUID) (offramp.Payout, e
 	const op = "get payout"
 	p, err := t.scanPayout(t.queryRow(ctx, `SELECT `+payoutCols+` FROM payouts WHERE org_id = ? AND id = ?`, orgID, id))
 	if err != nil {
-		return offramp.Payout{}, t.s.mapErr(ctx, op, err)
+		return offramp.Payout{}, t.mapErr(ctx, op, err)
 	}
 	return p, nil
 }
@@ -115,12 +115,12 @@ func (t *tx) listPayouts(ctx context.Context, op, query string, args ...any) ([]
 	for rows.Next() {
 		p, err := t.scanPayout(rows)
 		if err != nil {
-			return nil, t.s.mapErr(ctx, op, err)
+			return nil, t.mapErr(ctx, op, err)
 		}
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, t.s.mapErr(ctx, op, err)
+		return nil, t.mapErr(ctx, op, err)
 	}
 	return out, nil
 }

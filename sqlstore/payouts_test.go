@@ -461,7 +461,7 @@ func TestLimitUsageLostUpdate(t *testing.T) {
 			return err
 		}
 		// Simulate the race: read, then somebody else writes, then write.
-		racer := &racingQuerier{querier: wt.q, before: "INSERT INTO limit_usage", run: func(q querier) error {
+		racer := &racingQuerier{querier: wt.q, before: "UPDATE limit_usage", run: func(q querier) error {
 			_, err := q.ExecContext(ctx, `UPDATE limit_usage SET used = '15'`)
 			return err
 		}}

@@ -61,7 +61,7 @@ func (t *tx) Quotation(ctx context.Context, orgID, id uuid.UUID) (offramp.Quotat
 	const op = "get quotation"
 	q, err := t.scanQuotation(t.queryRow(ctx, `SELECT `+quotationCols+` FROM quotations WHERE org_id = ? AND id = ?`, orgID, id))
 	if err != nil {
-		return offramp.Quotation{}, t.s.mapErr(ctx, op, err)
+		return offramp.Quotation{}, t.mapErr(ctx, op, err)
 	}
 	return q, nil
 }

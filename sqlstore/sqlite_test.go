@@ -110,12 +110,17 @@ func TestDatabaseFileMode(t *testing.T) {
 func TestOpenDSNs(t *testing.T) {
 	ctx := t.Context()
 	v := testVault(t)
-	for _, dsn := range []string{"postgres://u@localhost/db", "postgresql://localhost/db", "POSTGRES://x"} {
+	// PostgreSQL URLs go to PostgreSQL: a server that is not there is
+	// unavailable, a malformed URL invalid (and not quoted: it may hold a
+	// password).
+	for _, dsn := range []string{"postgres://u:pw@127.0.0.1:1/db?connect_timeout=5", "postgresql://127.0.0.1:1/db?connect_timeout=5", "POSTGRES://127.0.0.1:1/x?connect_timeout=5"} {
 		_, err := Open(ctx, dsn, v, Options{})
-		var e *offramp.Error
-		if !errors.As(err, &e) || e.Code != offramp.CodeInvalid || e.Message != "the PostgreSQL backend is not available yet; use a SQLite path" {
-			t.Errorf("Open(%q): %v", dsn, err)
+		if offramp.ErrorCode(err) != offramp.CodeUnavailable {
+			t.Errorf("Open(%q): %v, want CodeUnavailable", dsn, err)
 		}
+	}
+	if _, err := Open(ctx, "postgres://u:s3cret@127.0.0.1:1/db?sslmode=bogus", v, Options{}); offramp.ErrorCode(err) != offramp.CodeInvalid || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Open(malformed PostgreSQL URL): %v, want CodeInvalid without the password", err)
 	}
 	for _, dsn := range []string{"", ":memory:", "file::memory:", "sqlite::memory:", "file:x?mode=memory"} {
 		if _, err := Open(ctx, dsn, v, Options{}); offramp.ErrorCode(err) != offramp.CodeInvalid {

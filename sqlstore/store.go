@@ -1,16 +1,45 @@
-// Package sqlstore implements offramp.Store over database/sql.
+// Package sqlstore implements offramp.Store over database/sql, on SQLite
+// (modernc.org/sqlite, no cgo; the embedded default) and PostgreSQL (pgx,
+// for production and for several server processes on one database). The
+// engine specifics live behind a small dialect; both run the same queries
+// and parallel migrations numbered alike, and pass one conformance suite
+// (storetest).
 //
-// SQLite (modernc.org/sqlite, no cgo) is the embedded default; the engine
-// specifics live behind a small dialect so PostgreSQL can be added with the
-// same queries and a parallel migrations directory.
+// SQLite: WAL mode with synchronous=FULL, so a commit that returned is on
+// disk. All writes go through Update, which runs them one at a time on a
+// single write connection (BEGIN IMMEDIATE); reads run in View on a
+// separate pool of read-only connections and see a consistent snapshot
+// without blocking the writer.
 //
-// Durability: SQLite runs in WAL mode with synchronous=FULL, so a commit
-// that returned is on disk. All writes go through Update, which runs them
-// one at a time on a single write connection (BEGIN IMMEDIATE); reads run
-// in View on a separate pool of read-only connections and see a consistent
-// snapshot without blocking the writer.
+// PostgreSQL (Open with a postgres:// or postgresql:// URL): one pool of
+// connections; a View is a READ ONLY, REPEATABLE READ transaction (one
+// snapshot). Writers in this and other processes run concurrently, so an
+// Update is a SERIALIZABLE transaction: a read-check-write in fn (a limit
+// counter, a sequence number, a quotation linked once) is correct across
+// processes as if Updates ran one at a time. When PostgreSQL aborts one to
+// keep that promise (serialization failure, deadlock, or two writers
+// taking the same event sequence number), Update rolls back and runs fn
+// again in a new transaction, up to 10 times with a short jittered
+// back-off; only after the last does the caller get a CodeUnavailable
+// error ("the database is busy; try again"). Consequences for fn:
+//   - fn may run more than once per Update. It must be pure database logic:
+//     no side effects outside the Tx (no calls to a bank, no sends, no
+//     changes to variables it does not reset), and it must use only values
+//     read in the current run. Values it assigns for the caller are those
+//     of the last run.
+//   - After a Tx method returns an error, the transaction is aborted on
+//     PostgreSQL (unlike SQLite, where a failed statement leaves the
+//     transaction usable): fn must return, not carry on with other writes.
+//     Errors that need no statement to fail (ErrNotFound, ErrStale,
+//     validation) leave the transaction usable on both engines.
+//   - An Update whose first call is ClaimJobs runs at READ COMMITTED, the
+//     level FOR UPDATE SKIP LOCKED is designed for: concurrent claimers
+//     then take different jobs without failing each other. Keep such an
+//     Update to claiming.
+//   - Store's writer semaphore is SQLite's; on PostgreSQL, Updates of one
+//     process run in parallel, up to the pool size (16 connections).
 //
-// Conventions callers can rely on:
+// Conventions callers can rely on, on both engines:
 //   - Times are stored in UTC, truncated to whole microseconds (the
 //     precision PostgreSQL keeps), and read back as UTC. A time read back
 //     equals the written time after t.UTC().Truncate(time.Microsecond).
@@ -20,18 +49,22 @@
 //   - Empty maps (KYC data, event metadata, idempotency error fields) and
 //     empty string lists (EDD documents) read back as nil; map values
 //     round-trip through encoding/json, so numbers come back as float64.
-//   - Amounts (decimal.Decimal) are stored as exact decimal text, never as
-//     floating point, and read back Equal to what was written, keeping the
-//     digits after the point: 4144.60 reads back as 4144.60 (exponent -2),
-//     as with PostgreSQL's numeric. Only a positive exponent normalises
-//     (decimal.New(15, 2) reads back as 1500, exponent 0), and the zero
-//     Decimal{} reads back as 0. Compare amounts with Equal, never ==.
+//   - Amounts (decimal.Decimal) are stored as exact decimals (text in
+//     SQLite, numeric in PostgreSQL), never as floating point, and read
+//     back Equal to what was written, keeping the digits after the point:
+//     4144.60 reads back as 4144.60 (exponent -2). Only a positive exponent
+//     normalises (decimal.New(15, 2) reads back as 1500, exponent 0), and
+//     the zero Decimal{} reads back as 0. Compare amounts with Equal,
+//     never ==.
 //   - Lists are newest first (created_at, then id, descending). Journals
 //     are the exception: they are walked in creation order, by created_at
 //     and then in the order they were appended.
 //   - Secret and personal fields are sealed with package vault, bound to
 //     their table, column and row; lookups on them use blind indexes.
 //     Neither plaintext nor ciphertext ever appears in an error.
+//   - Strings are stored as given; PostgreSQL refuses a NUL character or
+//     invalid UTF-8 in text (an error, never a silent change), SQLite does
+//     not.
 package sqlstore
 
 import (
@@ -48,6 +81,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/offramp/offramp"
@@ -83,12 +117,21 @@ type Store struct {
 	// run them in one transaction (one SAVEPOINT each) and one fsync.
 	writer chan struct{}
 	closed atomic.Bool
+
+	// concurrent is set for engines with concurrent writers (PostgreSQL):
+	// Update runs updateConcurrent, wdb and rdb are one pool.
+	concurrent bool
+	// retries counts the Update attempts run again (updateConcurrent).
+	retries atomic.Int64
 }
 
 var _ offramp.Store = (*Store)(nil)
 
-// Open connects to the database named by dsn: a file path, a "file:" URI or
-// "sqlite:path" for SQLite. It does not migrate; call Migrate.
+// Open connects to the database named by dsn: a postgres:// or
+// postgresql:// URL for PostgreSQL (pgx's connection string, e.g.
+// postgres://user:pass@host:5432/db?sslmode=require); otherwise a file
+// path, a "file:" URI or "sqlite:path" for SQLite. PostgreSQL is pinged,
+// so an unreachable server fails here. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, v *vault.Vault, opts Options) (*Store, error) {
 	if v == nil {
 		return nil, errors.New("sqlstore: a vault is required")
@@ -99,7 +142,7 @@ func Open(ctx context.Context, dsn string, v *vault.Vault, opts Options) (*Store
 	lower := strings.ToLower(dsn)
 	switch {
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
-		return nil, &offramp.Error{Code: offramp.CodeInvalid, Message: "the PostgreSQL backend is not available yet; use a SQLite path"}
+		return openPostgres(ctx, dsn, v, opts)
 	}
 	return openSQLite(ctx, dsn, v, opts)
 }
@@ -244,8 +287,10 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// Migrate applies the embedded migrations that have not run yet. It holds
-// the writer, so it never interleaves with an Update.
+// Migrate applies the embedded migrations that have not run yet. On SQLite
+// it holds the writer, so it never interleaves with an Update; on
+// PostgreSQL it holds a session advisory lock, so that server processes
+// started together migrate one after the other.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.acquireWriter(ctx); err != nil {
 		return err
@@ -255,7 +300,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	p, err := goose.NewProvider(s.d.gooseDialect(), s.wdb, sub, goose.WithDisableGlobalRegistry(true))
+	popts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if s.concurrent {
+		// Probe every second for up to five minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrations: %w", err)
+		}
+		popts = append(popts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(s.d.gooseDialect(), s.wdb, sub, popts...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
@@ -271,7 +325,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	var errs []error
-	if s.rdb != nil {
+	if s.rdb != nil && s.rdb != s.wdb {
 		errs = append(errs, s.rdb.Close())
 	}
 	if s.wdb != nil {
@@ -299,10 +353,15 @@ func (s *Store) View(ctx context.Context, fn func(offramp.ReadTx) error) error {
 
 // Update runs fn in a write transaction and commits if fn returns nil. If
 // fn returns an error the transaction rolls back and the error is returned
-// unchanged; if fn panics it rolls back and the panic continues. Updates
-// run one at a time, so fn must not call Update (it would wait for itself
-// until ctx ends); it may call View.
+// unchanged; if fn panics it rolls back and the panic continues. fn must
+// not call Update (on SQLite, where Updates run one at a time, it would
+// wait for itself until ctx ends); it may call View.
+//
+// On PostgreSQL fn may run more than once: see the package documentation.
 func (s *Store) Update(ctx context.Context, fn func(offramp.Tx) error) error {
+	if s.concurrent {
+		return s.updateConcurrent(ctx, fn)
+	}
 	if err := s.acquireWriter(ctx); err != nil {
 		return err
 	}

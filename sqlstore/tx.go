@@ -20,18 +20,72 @@ type querier interface {
 }
 
 // tx implements offramp.Tx. A View gets one too (as a ReadTx); its
-// connection is query_only, so the write methods fail there.
+// connection is query_only (SQLite) or its transaction READ ONLY
+// (PostgreSQL), so the write methods fail there.
 type tx struct {
 	s *Store
 	q querier
+
+	// lazy is set, and q nil, for an Update on an engine with concurrent
+	// writers until the first statement: the transaction begins then (see
+	// begin), so the first call can choose its isolation level.
+	lazy  *sql.DB
+	sqltx *sql.Tx
+	// retryErr records the first failure after which the whole Update must
+	// run again (errRetry); the transaction is aborted by then.
+	retryErr error
 }
 
 var _ offramp.Tx = (*tx)(nil)
 
-func (t *tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
-	res, err := t.q.ExecContext(ctx, t.s.d.rebind(query), args...)
+// conn returns the querier, beginning a lazy transaction as SERIALIZABLE.
+func (t *tx) conn(ctx context.Context) (querier, error) {
+	if t.q == nil {
+		return t.begin(ctx, sql.LevelSerializable)
+	}
+	return t.q, nil
+}
+
+// begin starts a lazy transaction at the given isolation level, if it has
+// not begun yet. Updates on PostgreSQL are SERIALIZABLE, so that the
+// service's read-check-write transactions stay correct with several
+// server processes; ClaimJobs alone asks for READ COMMITTED when it is the
+// first call (see there).
+func (t *tx) begin(ctx context.Context, level sql.IsolationLevel) (querier, error) {
+	if t.q != nil {
+		return t.q, nil
+	}
+	if t.lazy == nil {
+		return nil, fmt.Errorf("sqlstore: transaction without a connection")
+	}
+	sqltx, err := t.lazy.BeginTx(ctx, &sql.TxOptions{Isolation: level})
 	if err != nil {
-		return nil, t.s.mapErr(ctx, op, err)
+		return nil, t.mapErr(ctx, "begin", err)
+	}
+	t.sqltx, t.q = sqltx, sqltx
+	return sqltx, nil
+}
+
+// mapErr is Store.mapErr, recording a failure that makes the Update run
+// again.
+func (t *tx) mapErr(ctx context.Context, op string, err error) error {
+	m := t.s.mapErr(ctx, op, err)
+	if t.lazy != nil && t.retryErr == nil && err != nil && ctx.Err() == nil {
+		if kind, _ := t.s.d.classify(err); kind == errRetry {
+			t.retryErr = m
+		}
+	}
+	return m
+}
+
+func (t *tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	q, err := t.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := q.ExecContext(ctx, t.s.d.rebind(query), args...)
+	if err != nil {
+		return nil, t.mapErr(ctx, op, err)
 	}
 	return res, nil
 }
@@ -44,27 +98,42 @@ func (t *tx) execAffected(ctx context.Context, op, query string, args ...any) (i
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, t.s.mapErr(ctx, op, err)
+		return 0, t.mapErr(ctx, op, err)
 	}
 	return n, nil
 }
 
 func (t *tx) query(ctx context.Context, op, query string, args ...any) (*sql.Rows, error) {
-	rows, err := t.q.QueryContext(ctx, t.s.d.rebind(query), args...)
+	q, err := t.conn(ctx)
 	if err != nil {
-		return nil, t.s.mapErr(ctx, op, err)
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, t.s.d.rebind(query), args...)
+	if err != nil {
+		return nil, t.mapErr(ctx, op, err)
 	}
 	return rows, nil
 }
 
-func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.q.QueryRowContext(ctx, t.s.d.rebind(query), args...)
+// queryRow runs a single-row query; its error shows at Scan, where callers
+// pass it through mapErr.
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	q, err := t.conn(ctx)
+	if err != nil {
+		return errRow{err}
+	}
+	return q.QueryRowContext(ctx, t.s.d.rebind(query), args...)
 }
+
+// errRow is a row that failed before the query ran.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // scanOne scans a single-row query; no row is offramp.ErrNotFound.
 func (t *tx) scanOne(ctx context.Context, op, query string, args []any, dest ...any) error {
 	if err := t.queryRow(ctx, query, args...).Scan(dest...); err != nil {
-		return t.s.mapErr(ctx, op, err)
+		return t.mapErr(ctx, op, err)
 	}
 	return nil
 }

@@ -101,13 +101,13 @@ func (t *tx) DeliveryAttempts(ctx context.Context, orgID, eventID uuid.UUID) ([]
 		var a offramp.DeliveryAttempt
 		var us int64
 		if err := rows.Scan(&a.EventID, &a.OrgID, &a.Number, timeCol{&a.At}, &a.URL, &a.StatusCode, &us, &a.Error); err != nil {
-			return nil, t.s.mapErr(ctx, op, err)
+			return nil, t.mapErr(ctx, op, err)
 		}
 		a.Latency = time.Duration(us) * time.Microsecond
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, t.s.mapErr(ctx, op, err)
+		return nil, t.mapErr(ctx, op, err)
 	}
 	return out, nil
 }
@@ -147,7 +147,7 @@ func (t *tx) ListDeliveries(ctx context.Context, orgID uuid.UUID, f offramp.Deli
 		dest := append([]any{&e.ID, &e.OrgID, &e.ObjectType, &e.ObjectID, &e.Event, &e.Sequence, &e.ClientReferenceID,
 			&meta, timeCol{&e.CreatedAt}}, deliveryDest(&ed.Delivery)...)
 		if err := rows.Scan(dest...); err != nil {
-			return nil, 0, t.s.mapErr(ctx, op, err)
+			return nil, 0, t.mapErr(ctx, op, err)
 		}
 		if e.Metadata, err = decodeMap[string](meta); err != nil {
 			return nil, 0, err
@@ -155,7 +155,7 @@ func (t *tx) ListDeliveries(ctx context.Context, orgID uuid.UUID, f offramp.Deli
 		out = append(out, ed)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, t.s.mapErr(ctx, op, err)
+		return nil, 0, t.mapErr(ctx, op, err)
 	}
 	return out, total, nil
 }

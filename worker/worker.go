@@ -32,7 +32,8 @@ type Config struct {
 	// Lease is how long a claimed job is reserved (default 60 s); a job
 	// whose runner died becomes claimable again when it lapses.
 	Lease time.Duration
-	// Concurrency is how many jobs run at once (default 4).
+	// Concurrency is how many jobs run at once (default 8). Jobs mostly
+	// wait on the network (bank, webhooks), so this is not tied to cores.
 	Concurrency int
 	Log         *slog.Logger
 	Registerer  prometheus.Registerer
@@ -57,7 +58,7 @@ func New(cfg Config) *Runner {
 		cfg.Lease = 60 * time.Second
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
+		cfg.Concurrency = 8
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -79,29 +80,46 @@ func New(cfg Config) *Runner {
 func (r *Runner) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, r.cfg.Concurrency)
+	// freed is signalled when a job ends, so a busy runner claims the next
+	// due job at once instead of waiting for the poll tick.
+	freed := make(chan struct{}, r.cfg.Concurrency)
 	t := time.NewTicker(r.cfg.Poll)
 	defer t.Stop()
 	for {
-		free := r.cfg.Concurrency - len(sem)
-		if free > 0 {
+		claimed := 0
+		if free := r.cfg.Concurrency - len(sem); free > 0 {
 			jobs, err := r.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				r.cfg.Log.Error("claim jobs", "err", err)
 			}
+			claimed = len(jobs)
 			for _, j := range jobs {
 				sem <- struct{}{}
 				wg.Add(1)
 				go func(j offramp.Job) {
 					defer wg.Done()
-					defer func() { <-sem }()
+					defer func() {
+						<-sem
+						select {
+						case freed <- struct{}{}:
+						default:
+						}
+					}()
 					r.runOne(context.WithoutCancel(ctx), j)
 				}(j)
 			}
+		}
+		// With every slot taken, or after a full batch (more may be due),
+		// go again as soon as a slot frees; otherwise on the next tick.
+		var wake <-chan struct{}
+		if claimed > 0 || len(sem) == r.cfg.Concurrency {
+			wake = freed
 		}
 		select {
 		case <-ctx.Done():
 			wg.Wait()
 			return
+		case <-wake:
 		case <-t.C:
 		}
 	}

@@ -47,7 +47,7 @@ type dbFlags struct {
 const defaultDB = "data/offramp.db"
 
 func (f *dbFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.db, "db", env("OFFRAMP_DB", defaultDB), "database: a SQLite file path (postgres:// URLs are reserved for the PostgreSQL backend) [OFFRAMP_DB]")
+	cmd.Flags().StringVar(&f.db, "db", env("OFFRAMP_DB", defaultDB), "database: a SQLite file path, or a postgres:// URL [OFFRAMP_DB]")
 	cmd.Flags().StringVar(&f.env, "env", env("OFFRAMP_ENV", "sandbox"), "environment: sandbox or production [OFFRAMP_ENV]")
 	cmd.Flags().StringVar(&f.keyFile, "master-key-file", env("OFFRAMP_MASTER_KEY_FILE", ""), "file holding the base64 master key when OFFRAMP_MASTER_KEY is not set (default: master.key beside the SQLite file) [OFFRAMP_MASTER_KEY_FILE]")
 }
@@ -100,9 +100,6 @@ func (f *dbFlags) open(ctx context.Context, log *slog.Logger, clock offramp.Cloc
 	environment, err := offramp.ParseEnv(f.env)
 	if err != nil {
 		return nil, err
-	}
-	if server.IsPostgres(f.db) {
-		return nil, errors.New("the PostgreSQL backend is not available yet: use a SQLite file path for --db")
 	}
 	if err := f.ensureDataDir(); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -114,9 +113,6 @@ func (f serveFlags) serverConfig(log *slog.Logger) (server.Config, error) {
 	environment, err := offramp.ParseEnv(f.env)
 	if err != nil {
 		return server.Config{}, err
-	}
-	if server.IsPostgres(f.db) {
-		return server.Config{}, errors.New("the PostgreSQL backend is not available yet: use a SQLite file path for --db")
 	}
 	if err := f.ensureDataDir(); err != nil {
 		return server.Config{}, err

@@ -1,0 +1,298 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+
+	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/vault"
+)
+
+// pgConns is the size of the PostgreSQL pool, shared by Views and Updates.
+// Concurrency between server processes comes from PostgreSQL itself, not
+// from a writer semaphore.
+const pgConns = 16
+
+// Update's retry policy on PostgreSQL: at most pgAttempts runs of fn, with
+// a full-jitter exponential back-off between them, starting at
+// pgBackoffBase and capped at pgBackoffMax.
+const (
+	pgAttempts    = 10
+	pgBackoffBase = 2 * time.Millisecond
+	pgBackoffMax  = 100 * time.Millisecond
+)
+
+func openPostgres(ctx context.Context, dsn string, v *vault.Vault, opts Options) (*Store, error) {
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
+		// Not wrapped: the parse error may quote the DSN, password included.
+		return nil, &offramp.Error{Code: offramp.CodeInvalid, Message: "the PostgreSQL URL is malformed"}
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	db.SetMaxOpenConns(pgConns)
+	db.SetMaxIdleConns(pgConns)
+	// Recycle connections now and then, so that a pool survives a failover
+	// or a server restart without keeping half-dead connections forever.
+	db.SetConnMaxLifetime(30 * time.Minute)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{
+		d:          postgresDialect{},
+		v:          v,
+		clock:      opts.Clock,
+		wdb:        db,
+		rdb:        db,
+		writer:     make(chan struct{}, 1),
+		concurrent: true,
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		if ctx.Err() != nil {
+			return nil, s.mapErr(ctx, "connect", err)
+		}
+		return nil, &offramp.Error{Code: offramp.CodeUnavailable, Message: "cannot connect to PostgreSQL", Err: redactPg(err)}
+	}
+	return s, nil
+}
+
+type postgresDialect struct{}
+
+func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }
+func (postgresDialect) migrationsDir() string       { return "migrations/postgres" }
+func (postgresDialect) rebind(q string) string      { return rebindDollar(q) }
+func (postgresDialect) skipLocked() string          { return " FOR UPDATE SKIP LOCKED" }
+func (postgresDialect) journalSeqGenerated() bool   { return true }
+
+// A View is one snapshot: REPEATABLE READ, read only.
+func (postgresDialect) readTx() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+}
+
+// Times are timestamptz, passed natively: PostgreSQL keeps microseconds,
+// which is what sqlstore stores anyway.
+func (postgresDialect) timeArg(t time.Time) any { return t }
+
+// pgUniqueIndexes maps every unique index and constraint of
+// migrations/postgres to "table.column" of its distinguishing (last)
+// column: the target SQLite names in its message, so that uniqueField maps
+// a violation to the same documented conflict on both engines. Index names
+// are the SQLite ones; the others are PostgreSQL's names for PRIMARY KEY
+// and UNIQUE (...) constraints. TestPostgresUniqueIndexes checks this
+// table against the catalog.
+var pgUniqueIndexes = map[string]string{
+	"orgs_pkey":                             "orgs.id",
+	"orgs_api_key_key":                      "orgs.api_key",
+	"customers_pkey":                        "customers.id",
+	"customers_org_id_id_key":               "customers.id",
+	"customers_org_email_key":               "customers.email",
+	"customers_org_phone_key":               "customers.phone",
+	"customers_org_client_reference_id_key": "customers.client_reference_id",
+	"customer_kyc_pkey":                     "customer_kyc.customer_id",
+	"bank_accounts_pkey":                    "bank_accounts.id",
+	"bank_accounts_org_account_number_key":  "bank_accounts.account_number_index",
+	"bank_accounts_org_vpa_key":             "bank_accounts.vpa_index",
+	"bank_accounts_org_customer_id_key":     "bank_accounts.id",
+	"events_pkey":                           "events.id",
+	"events_object_sequence_key":            "events.sequence",
+	"jobs_pkey":                             "jobs.id",
+	"used_signatures_pkey":                  "used_signatures.signature_hash",
+	"quotations_pkey":                       "quotations.id",
+	"quotations_org_id_id_key":              "quotations.id",
+	"quotations_payout_id_key":              "quotations.payout_id",
+	"payouts_pkey":                          "payouts.id",
+	"payouts_org_id_id_key":                 "payouts.id",
+	"payouts_org_client_reference_id_key":   "payouts.client_reference_id",
+	"payouts_rail_reference_key":            "payouts.rail_reference",
+	"limit_usage_pkey":                      "limit_usage.day",
+	"edds_pkey":                             "edds.id",
+	"idempotency_keys_pkey":                 "idempotency_keys.key",
+	"journals_pkey":                         "journals.id",
+	"journals_org_id_id_key":                "journals.id",
+	"journals_seq_key":                      "journals.seq",
+	"postings_pkey":                         "postings.line",
+	"webhook_deliveries_pkey":               "webhook_deliveries.event_id",
+	"webhook_attempts_pkey":                 "webhook_attempts.number",
+}
+
+// numberingTargets are the unique indexes that only number rows (an
+// object's event sequence, the journal order). Two transactions that read
+// the same "next number" collide on them; running the loser again gives it
+// the next one, so on PostgreSQL such a violation is retried, never
+// reported as a conflict.
+var numberingTargets = map[string]bool{
+	"events.sequence": true,
+	"journals.seq":    true,
+}
+
+// PostgreSQL error codes sqlstore tells apart.
+const (
+	pgUniqueViolation      = "23505"
+	pgForeignKeyViolation  = "23503"
+	pgSerializationFailure = "40001"
+	pgDeadlockDetected     = "40P01"
+	pgQueryCanceled        = "57014"
+	pgAdminShutdown        = "57P01"
+	pgCrashShutdown        = "57P02"
+	pgCannotConnectNow     = "57P03"
+	pgTooManyConnections   = "53300"
+	pgFeatureNotSupported  = "0A000"
+)
+
+func (postgresDialect) classify(err error) (errKind, string) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		if isConnErr(err) {
+			return errBusy, ""
+		}
+		return errOther, ""
+	}
+	switch pe.Code {
+	case pgUniqueViolation:
+		target, ok := pgUniqueIndexes[pe.ConstraintName]
+		if !ok {
+			target = pe.TableName + "." + pe.ConstraintName
+		}
+		if numberingTargets[target] {
+			return errRetry, target
+		}
+		return errUnique, target
+	case pgForeignKeyViolation:
+		return errForeignKey, ""
+	case pgSerializationFailure, pgDeadlockDetected:
+		return errRetry, ""
+	case pgQueryCanceled:
+		return errInterrupted, ""
+	case pgAdminShutdown, pgCrashShutdown, pgCannotConnectNow, pgTooManyConnections:
+		return errBusy, ""
+	case pgFeatureNotSupported:
+		// A migration changed a table under a statement pgx had prepared on
+		// this connection; pgx dropped it, and the next run prepares it
+		// again.
+		if strings.Contains(pe.Message, "cached plan must not change result type") {
+			return errRetry, ""
+		}
+	}
+	if len(pe.Code) == 2+3 && pe.Code[:2] == "08" { // connection exception
+		return errBusy, ""
+	}
+	return errOther, ""
+}
+
+// isConnErr tells a lost or refused connection: the database is
+// unavailable, which is not the request's fault.
+func isConnErr(err error) bool {
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, sql.ErrConnDone) ||
+		pgconn.SafeToRetry(err) || pgconn.Timeout(err)
+}
+
+// redact drops the parts of a server error that may quote values: the
+// detail of a unique violation ("Key (org_id, email)=(..., a@b.c)"), hints,
+// context and internal queries. The code, message and names stay.
+func (postgresDialect) redact(err error) error { return redactPg(err) }
+
+func redactPg(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	return &pgconn.PgError{
+		Severity: pe.Severity, SeverityUnlocalized: pe.SeverityUnlocalized, Code: pe.Code, Message: pe.Message,
+		SchemaName: pe.SchemaName, TableName: pe.TableName, ColumnName: pe.ColumnName,
+		DataTypeName: pe.DataTypeName, ConstraintName: pe.ConstraintName,
+	}
+}
+
+// updateConcurrent is Update on an engine with concurrent writers. fn runs
+// in a SERIALIZABLE transaction (see tx.begin for the one exception), and
+// runs again, in a new transaction, when a statement or the commit failed in
+// a way a new attempt can cure: a serialization failure, a deadlock, or two
+// writers taking the same number from a numbering index. At most
+// pgAttempts runs; after the last the caller gets the failure as a
+// CodeUnavailable error.
+func (s *Store) updateConcurrent(ctx context.Context, fn func(offramp.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		if s.closed.Load() {
+			return errClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return s.mapErr(ctx, "begin", err)
+		}
+		retry, err := s.attemptUpdate(ctx, fn)
+		if !retry || attempt >= pgAttempts {
+			return err
+		}
+		s.retries.Add(1)
+		if err := sleepCtx(ctx, backoff(attempt)); err != nil {
+			return s.mapErr(ctx, "retry", err)
+		}
+	}
+}
+
+// attemptUpdate runs fn once; retry reports that the transaction failed in
+// a way that running fn again may cure.
+func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (retry bool, err error) {
+	t := &tx{s: s, lazy: s.wdb}
+	done := false
+	// Also covers a panic in fn: the connection goes back clean.
+	defer func() {
+		if !done && t.sqltx != nil {
+			t.sqltx.Rollback()
+		}
+	}()
+	ferr := fn(t)
+	if t.retryErr != nil {
+		// Whatever fn made of the failure (it may have wrapped or even
+		// dropped it), the transaction is aborted and fn must run again.
+		if ferr == nil {
+			ferr = t.retryErr
+		}
+		return true, ferr
+	}
+	if ferr != nil {
+		return false, ferr
+	}
+	done = true
+	if t.sqltx == nil {
+		return false, nil // fn ran no statement
+	}
+	if err := t.sqltx.Commit(); err != nil {
+		// A commit that failed on a serialization check rolled back; one
+		// whose connection broke has an unknown outcome and is not retried.
+		m := t.mapErr(ctx, "commit", err)
+		return t.retryErr != nil, m
+	}
+	return false, nil
+}
+
+// backoff is the full-jitter wait before attempt+1.
+func backoff(attempt int) time.Duration {
+	d := pgBackoffBase << (attempt - 1)
+	if d <= 0 || d > pgBackoffMax {
+		d = pgBackoffMax
+	}
+	return time.Duration(rand.Int64N(int64(d))) + time.Millisecond/4
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
