@@ -33,6 +33,7 @@ import (
 	"github.com/offramp/offramp/service"
 	"github.com/offramp/offramp/sqlstore"
 	"github.com/offramp/offramp/vault"
+	"github.com/offramp/offramp/webhook"
 	"github.com/offramp/offramp/worker"
 )
 
@@ -138,6 +139,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.JobLease <= 0 {
 		cfg.JobLease = 30 * time.Second
+	}
+	// A job must end inside its lease, or a second worker could take it
+	// over while the first is still calling the bank or a receiver.
+	railTimeout := cfg.RailTimeout
+	if railTimeout <= 0 {
+		railTimeout = 10 * time.Second
+	}
+	if longest := max(railTimeout, webhook.DefaultTimeout) + 2*time.Second; cfg.JobLease < longest {
+		return nil, fmt.Errorf("--job-lease %v is too short: a job may take %v (the rail timeout or the 10 s webhook timeout, plus 2 s)", cfg.JobLease, longest)
 	}
 	log := cfg.Log
 	clock := offramp.SystemClock{}

@@ -44,7 +44,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	env := []string{"OFFRAMP_MASTER_KEY=" + base64.StdEncoding.EncodeToString(keyBytes)}
 	bankDB := filepath.Join(dir, "sandbox-bank.db")
 	args := []string{"--db", dbURL, "--sandbox-bank-db", bankDB, "--verify-delay", "100ms", "--rail-delay", "200ms",
-		"--job-lease", "3s", "--log-level", "info"}
+		"--rail-timeout", "5s", "--job-lease", "12s", "--log-level", "info"}
 
 	a := startServeEnv(t, bin, dir, env, args...)
 	if a.key == "" {

@@ -515,7 +515,7 @@ func TestVerificationSurvivesKill(t *testing.T) {
 func TestPayoutKilledMidFlight(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
-	args := []string{"--verify-delay", "200ms", "--rail-delay", "300ms", "--rail-timeout", "5s", "--job-lease", "6s"}
+	args := []string{"--verify-delay", "200ms", "--rail-delay", "300ms", "--rail-timeout", "5s", "--job-lease", "12s"}
 	s := startServe(t, bin, dir, args...)
 	do := func(base, method, path string, body map[string]any) map[string]any {
 		return signedDo(t, base, method, path, s.key, s.secret, body)
@@ -615,7 +615,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 
 	bin := binary(t)
 	dir := t.TempDir()
-	args := []string{"--verify-delay", "200ms", "--job-lease", "2s"}
+	args := []string{"--verify-delay", "200ms", "--job-lease", "12s"}
 	s := startServe(t, bin, dir, args...)
 	signedDo(t, s.base, "POST", "/org/api/v1/organizations/api-webhooks", s.key, s.secret, map[string]any{"webhook_url": rcv.URL + "/hooks"})
 	for i := range 3 {
