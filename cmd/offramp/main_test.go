@@ -438,6 +438,18 @@ func TestMasterKeyRequired(t *testing.T) {
 
 func signedDo(t *testing.T, base, method, path, key, secret string, body map[string]any) map[string]any {
 	t.Helper()
+	ok, msg, data := signedCall(t, base, method, path, key, secret, body)
+	if !ok {
+		t.Fatalf("%s %s: %s", method, path, msg)
+	}
+	m, _ := data.(map[string]any) // nil when data is not an object
+	return m
+}
+
+// signedCall sends a request signed like DollarPe's clients sign and
+// returns the envelope's status, message and data.
+func signedCall(t *testing.T, base, method, path, key, secret string, body map[string]any) (bool, string, any) {
+	t.Helper()
 	var raw []byte
 	canon := []byte("{}") // a request without a body signs {}
 	if body != nil {
@@ -458,14 +470,14 @@ func signedDo(t *testing.T, base, method, path, key, secret string, body map[str
 	}
 	defer res.Body.Close()
 	var env struct {
-		Status bool `json:"status"`
-		Data   any  `json:"data"`
+		Status  bool   `json:"status"`
+		Message string `json:"message"`
+		Data    any    `json:"data"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&env); err != nil || !env.Status {
-		t.Fatalf("%s %s: %d %v %+v", method, path, res.StatusCode, err, env)
+	if err := json.NewDecoder(res.Body).Decode(&env); err != nil {
+		t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, err)
 	}
-	m, _ := env.Data.(map[string]any) // nil when data is not an object
-	return m
+	return env.Status, env.Message, env.Data
 }
 
 // TestVerificationSurvivesKill kills the server (SIGKILL, no clean stop)

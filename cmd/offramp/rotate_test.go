@@ -3,18 +3,14 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/offramp/offramp/signature"
 	"github.com/offramp/offramp/vault"
 )
 
@@ -22,29 +18,8 @@ import (
 // envelope's status flag and message instead of failing the test.
 func signedTry(t *testing.T, base, method, path, key, secret string, body map[string]any) (bool, string) {
 	t.Helper()
-	raw, _ := json.Marshal(body)
-	canon, err := signature.Canonicalize(raw, signature.FormCompactASCII)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req, _ := http.NewRequest(method, base+path, bytes.NewReader(raw))
-	req.Header.Set("X-API-KEY", key)
-	req.Header.Set("X-TIMESTAMP", ts)
-	req.Header.Set("X-SIGNATURE", signature.Sign(key, secret, ts, canon))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var env struct {
-		Status  bool   `json:"status"`
-		Message string `json:"message"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&env); err != nil {
-		t.Fatalf("%s %s: %d %v", method, path, res.StatusCode, err)
-	}
-	return env.Status, env.Message
+	ok, msg, _ := signedCall(t, base, method, path, key, secret, body)
+	return ok, msg
 }
 
 func readKey(t *testing.T, path string) []byte {
