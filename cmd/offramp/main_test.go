@@ -742,6 +742,23 @@ func TestCLI(t *testing.T) {
 		}
 		return m
 	}
+	// `offramp listen` receives, verifies and prints the webhooks of the run.
+	listen := exec.Command(bin, "listen")
+	listen.Env = append(os.Environ(), "OFFRAMP_BASE_URL="+s.base, "OFFRAMP_API_KEY="+s.key, "OFFRAMP_API_SECRET="+s.secret)
+	heard := &syncBuffer{}
+	listen.Stdout = heard
+	listenErr, err := listen.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := listen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Process.Kill()
+	if sc := bufio.NewScanner(listenErr); !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening for webhooks at http://127.0.0.1:") {
+		t.Fatalf("listen did not start: %q", sc.Text())
+	}
+
 	cu := js("customers", "create", "--name", "Cli User", "--email", "cli@example.com", "--phone", "9123456780")
 	id := cu["id"].(string)
 	js("kyc", "submit", "--customer", id, "--name", "Cli User", "--address", "1 Shell Street", "--dob", "01-01-1990", "--pan", "ABCPC1234K", "--document-number", "123443211234")
@@ -774,6 +791,16 @@ func TestCLI(t *testing.T) {
 	}
 	if r := js("rates", "--amount", "10"); r["asset"] != "USDT" {
 		t.Fatalf("rates: %v", r)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !(strings.Contains(heard.String(), "CUSTOMER VERIFIED") && strings.Contains(heard.String(), "PAYOUT   SUCCESS")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("listen printed:\n%s", heard.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Contains(heard.String(), "REJECTED") {
+		t.Fatalf("listen rejected a webhook:\n%s", heard.String())
 	}
 	// A failing call exits non-zero with the API's message.
 	cmd := exec.Command(bin, "customers", "get", "not-a-customer")
