@@ -46,9 +46,12 @@ type Customer struct {
 	Status             CustomerStatus
 	FailureReason      string
 	// KYC is nil until the customer submits KYC data.
-	KYC       *KYC
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	KYC *KYC
+	// EDDVerified is derived, never written: the customer has a VERIFIED
+	// Enhanced Due Diligence submission.
+	EDDVerified bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // KYC is what a customer submitted for identity verification. TaxNumber and

@@ -477,6 +477,9 @@ func TestLimitsAndEDD(t *testing.T) {
 		t.Fatalf("limits after EDD: %v", lim)
 	}
 	expectOK(t, c.do("POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": "100", "customer_id": ps.customer, "bank_id": ps.bank}), 200)
+	if cu := c.do("GET", "/cms/api/v1/customer/"+ps.customer, nil).obj(t); cu["is_edd_verified"] != true {
+		t.Fatalf("is_edd_verified after a VERIFIED EDD: %v", cu["is_edd_verified"])
+	}
 	e.Clock.Advance(time.Second)
 	expectErr(t, c.do("POST", "/ren/api/v1/payout/edd/save", map[string]any{"customer_id": ps.customer, "source_of_income": "SALARY", "bank_statement_url": "https://docs.example/stmt.pdf"}), 400, "customer_id", offramp.MsgEDDNotRequired)
 

@@ -39,6 +39,7 @@ func customerWire(c offramp.Customer) customerJSON {
 		FailureReason:      nullable(c.FailureReason),
 		NonResidenceStatus: c.NonResidenceStatus,
 		ResidenceCountry:   nullable(c.ResidenceCountry),
+		IsEDDVerified:      c.EDDVerified,
 		CreatedAt:          fmtTime(c.CreatedAt),
 		UpdatedAt:          fmtTime(c.UpdatedAt),
 	}

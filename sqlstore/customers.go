@@ -17,7 +17,8 @@ const customerSelect = `SELECT
 	k.customer_id, k.full_name, k.phone, k.full_address, k.dob, k.registered_date, k.tax_number,
 	k.document_type, k.document_front_image_url, k.document_back_image_url, k.document_number,
 	k.document_additional_data, k.selfie_url, k.selfie_verification_status, k.additional_info,
-	k.update_count, k.attempt, k.submitted_at
+	k.update_count, k.attempt, k.submitted_at,
+	EXISTS (SELECT 1 FROM edds e WHERE e.org_id = c.org_id AND e.customer_id = c.id AND e.status = 'VERIFIED')
 FROM customers c LEFT JOIN customer_kyc k ON k.customer_id = c.id AND k.org_id = c.org_id`
 
 // kycCols lists customer_kyc's columns in the order kycArgs gives values.
@@ -62,7 +63,7 @@ func (t *tx) scanCustomer(r rowScanner) (offramp.Customer, error) {
 		&k.customerID, &k.fullName, &k.phone, &k.address, &k.dob, &k.regDate, &k.tax,
 		&k.docType, &k.docFront, &k.docBack, &k.docNumber,
 		&k.docData, &k.selfieURL, &k.selfieOK, &k.info,
-		&k.updateCount, &k.attempt, timeCol{&kyc.SubmittedAt})
+		&k.updateCount, &k.attempt, timeCol{&kyc.SubmittedAt}, &c.EDDVerified)
 	if err != nil {
 		return offramp.Customer{}, err
 	}
