@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/offramp/offramp"
 	"github.com/offramp/offramp/webhook"
@@ -34,11 +35,8 @@ type webhookEventJSON struct {
 	Attempts []attemptJSON `json:"attempts,omitempty"`
 }
 
-func nullTimeStr(d offramp.Delivery, which string) *string {
-	t := d.NextAttemptAt
-	if which == "delivered" {
-		t = d.DeliveredAt
-	}
+// nullTime sends a zero time as null.
+func nullTime(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
@@ -58,8 +56,8 @@ func webhookEventWire(ed offramp.EventDelivery, attempts []offramp.DeliveryAttem
 	out := webhookEventJSON{
 		Envelope: webhook.EnvelopeOf(ed.Event),
 		Delivery: deliveryJSON{
-			Status: string(d.State), Attempts: d.Attempts, NextAttemptAt: nullTimeStr(d, "next"),
-			LastStatusCode: nonZero(d.LastStatusCode), LastError: nullable(d.LastError), DeliveredAt: nullTimeStr(d, "delivered"),
+			Status: string(d.State), Attempts: d.Attempts, NextAttemptAt: nullTime(d.NextAttemptAt),
+			LastStatusCode: nonZero(d.LastStatusCode), LastError: nullable(d.LastError), DeliveredAt: nullTime(d.DeliveredAt),
 		},
 	}
 	for _, a := range attempts {

@@ -49,35 +49,25 @@ func failedJournal(p offramp.Payout) offramp.Journal {
 	return j
 }
 
+// move is a two-line journal: amount leaves credit for debit.
+func move(p offramp.Payout, kind, debit, credit, currency string, amount decimal.Decimal) offramp.Journal {
+	return offramp.Journal{
+		ID: uuid.New(), OrgID: p.OrgID, PayoutID: p.ID, Kind: kind, CreatedAt: p.UpdatedAt,
+		Postings: []offramp.Posting{post(debit, currency, amount), post(credit, currency, amount.Neg())},
+	}
+}
+
 // paidJournal: the bank paid the customer from the float.
 func paidJournal(p offramp.Payout) offramp.Journal {
-	return offramp.Journal{
-		ID: uuid.New(), OrgID: p.OrgID, PayoutID: p.ID, Kind: "payout_paid", CreatedAt: p.UpdatedAt,
-		Postings: []offramp.Posting{
-			post(offramp.AccountCustomerPayable, p.Fiat, p.ReceivingAmount),
-			post(offramp.AccountBankFloat, p.Fiat, p.ReceivingAmount.Neg()),
-		},
-	}
+	return move(p, "payout_paid", offramp.AccountCustomerPayable, offramp.AccountBankFloat, p.Fiat, p.ReceivingAmount)
 }
 
 // linkedJournal: the exchange's transfer arrived, settling the receivable.
 func linkedJournal(p offramp.Payout) offramp.Journal {
-	return offramp.Journal{
-		ID: uuid.New(), OrgID: p.OrgID, PayoutID: p.ID, Kind: "transfer_linked", CreatedAt: p.UpdatedAt,
-		Postings: []offramp.Posting{
-			post(offramp.AccountCryptoWallet, p.Asset, p.SendingAmount),
-			post(offramp.AccountExchangeReceivable, p.Asset, p.SendingAmount.Neg()),
-		},
-	}
+	return move(p, "transfer_linked", offramp.AccountCryptoWallet, offramp.AccountExchangeReceivable, p.Asset, p.SendingAmount)
 }
 
 // refundedJournal: the crypto of a failed payout went back to the exchange.
 func refundedJournal(p offramp.Payout) offramp.Journal {
-	return offramp.Journal{
-		ID: uuid.New(), OrgID: p.OrgID, PayoutID: p.ID, Kind: "crypto_returned", CreatedAt: p.UpdatedAt,
-		Postings: []offramp.Posting{
-			post(offramp.AccountExchangeReceivable, p.Asset, p.SendingAmount),
-			post(offramp.AccountCryptoWallet, p.Asset, p.SendingAmount.Neg()),
-		},
-	}
+	return move(p, "crypto_returned", offramp.AccountExchangeReceivable, offramp.AccountCryptoWallet, p.Asset, p.SendingAmount)
 }

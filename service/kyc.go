@@ -167,15 +167,9 @@ func (s *Service) AddKYC(ctx context.Context, orgID uuid.UUID, in KYCInput) (off
 		if err := identityFree(ctx, tx, c, in.TaxNumber, in.DocumentNumber); err != nil {
 			return err
 		}
-		phone := c.Phone
-		if p := strings.TrimSpace(in.Phone); p != "" {
-			if np, ok := normalizePhone(p, c.Country); ok {
-				phone = np
-			}
-		}
 		c.KYC = &offramp.KYC{
 			FullName:                 in.FullName,
-			Phone:                    phone,
+			Phone:                    kycPhone(in.Phone, c.Phone, c.Country),
 			FullAddress:              in.FullAddress,
 			DOB:                      in.DOB,
 			RegisteredDate:           in.RegisteredDate,
@@ -194,6 +188,15 @@ func (s *Service) AddKYC(ctx context.Context, orgID uuid.UUID, in KYCInput) (off
 		return err
 	})
 	return out, err
+}
+
+// kycPhone is the phone a KYC submission carries: the one sent, in
+// international form, or else the one already known.
+func kycPhone(sent, known, country string) string {
+	if p, ok := normalizePhone(strings.TrimSpace(sent), country); ok {
+		return p
+	}
+	return known
 }
 
 // identityFree refuses a tax or document number that another customer of
@@ -331,11 +334,7 @@ func (s *Service) UpdateKYC(ctx context.Context, orgID uuid.UUID, kind KYCUpdate
 			k.DocumentBackImageURL = in.DocumentBackImageURL
 			k.DocumentNumber = in.DocumentNumber
 			k.DocumentAdditionalData = in.DocumentAdditionalData
-			if p := strings.TrimSpace(in.Phone); p != "" {
-				if np, ok := normalizePhone(p, c.Country); ok {
-					k.Phone = np
-				}
-			}
+			k.Phone = kycPhone(in.Phone, k.Phone, c.Country)
 		case UpdateSelfie:
 			k.SelfieURL = in.SelfieURL
 			// A new selfie replaces the result of the old one's check.
