@@ -38,4 +38,36 @@ type Job struct {
 	RunAt    time.Time
 	Attempts int
 	LastErr  string
+	// Lease is the token of the claim that handed the job out (empty for
+	// a job not claimed). Completing or rescheduling a job requires it,
+	// so a runner whose lease lapsed cannot touch a job another runner
+	// has claimed since: its whole transaction fails with ErrStale.
+	Lease string
+}
+
+// JobClaim asks for due jobs.
+type JobClaim struct {
+	Now time.Time
+	// Owner is the lease token written on every job claimed; it must be
+	// unique per claim (a runner adds a fresh suffix each time).
+	Owner string
+	Lease time.Duration
+	Limit int
+	// Kinds restricts the claim to these kinds (nil: every kind).
+	Kinds []JobKind
+	// PerOrg, when positive, caps the jobs of these kinds one
+	// organization may hold leased at once, this claim's included: a slow
+	// bank or a dead webhook receiver of one organization cannot take
+	// every slot. Among the due jobs, organizations take turns (each
+	// organization's oldest first), so one with a long backlog does not
+	// starve the others.
+	PerOrg int
+}
+
+// JobDepth is how many jobs of a kind wait.
+type JobDepth struct {
+	Kind JobKind
+	// Due have reached their run time and are not leased; Leased are
+	// running; Scheduled wait for a later run time.
+	Due, Leased, Scheduled int
 }

@@ -78,6 +78,21 @@ type ReadTx interface {
 	// id, newest first (a failed one may have been retried).
 	PayoutsByExchangeOrder(ctx context.Context, orgID uuid.UUID, orderID string) ([]Payout, error)
 	ListPayouts(ctx context.Context, orgID uuid.UUID, f PayoutFilter, page Page) ([]Payout, int, error)
+	// PayoutByRailReference finds a payout of any organization by its bank
+	// reference (a bank's webhook names only the reference).
+	PayoutByRailReference(ctx context.Context, ref string) (Payout, error)
+	// PayoutAnyOrg finds a payout of any organization by id: for operator
+	// commands, never for an API caller.
+	PayoutAnyOrg(ctx context.Context, id uuid.UUID) (Payout, error)
+	// AdminPayouts lists payouts of every organization (or f.OrgID's),
+	// oldest first, at most limit: for operators.
+	AdminPayouts(ctx context.Context, f PayoutFilter, limit int) ([]Payout, error)
+	// ForEachPayout calls fn for every payout of every organization; an
+	// error from fn stops the walk and is returned.
+	ForEachPayout(ctx context.Context, fn func(Payout) error) error
+	// PayoutStats counts payouts by status and phase and finds the oldest
+	// IN_REVIEW payout and the oldest transfer pending at the bank.
+	PayoutStats(ctx context.Context) (PayoutStats, error)
 	// UnlinkedPayouts lists, across organizations, payouts that are not
 	// FAILED or REFUNDED and have no exchange transfer id yet.
 	UnlinkedPayouts(ctx context.Context) ([]Payout, error)
@@ -98,6 +113,15 @@ type ReadTx interface {
 	// PayoutJournals lists a payout's journals in creation order.
 	PayoutJournals(ctx context.Context, orgID, payoutID uuid.UUID) ([]Journal, error)
 
+	// Jobs lists the live jobs of one kind for one object (a payout, an
+	// event), oldest first.
+	Jobs(ctx context.Context, kind JobKind, refID uuid.UUID) ([]Job, error)
+	// JobDepths counts waiting jobs by kind at time now.
+	JobDepths(ctx context.Context, now time.Time) ([]JobDepth, error)
+	// AuditEntries lists the operator actions recorded on an object,
+	// oldest first.
+	AuditEntries(ctx context.Context, objectType ObjectType, objectID uuid.UUID) ([]AuditEntry, error)
+
 	// Event returns one event of the organization.
 	Event(ctx context.Context, orgID, id uuid.UUID) (Event, error)
 	Delivery(ctx context.Context, orgID, eventID uuid.UUID) (Delivery, error)
@@ -111,9 +135,42 @@ type ReadTx interface {
 // PayoutFilter narrows a payout listing. Zero fields do not filter. From
 // and To bound created_at: From <= created_at < To.
 type PayoutFilter struct {
+	// OrgID narrows AdminPayouts to one organization (ignored elsewhere:
+	// the organization is always an argument there).
+	OrgID      uuid.UUID
 	Status     PayoutStatus
 	CustomerID uuid.UUID
 	From, To   time.Time
+}
+
+// PayoutStats is a census of payouts for operators and metrics.
+type PayoutStats struct {
+	Counts []PhaseCount
+	// OldestReview is the creation time of the oldest IN_REVIEW payout,
+	// OldestPending the submission time of the oldest transfer the bank
+	// has accepted and not settled (zero when there is none).
+	OldestReview, OldestPending time.Time
+}
+
+// PhaseCount is how many payouts are in one phase.
+type PhaseCount struct {
+	Status PayoutStatus
+	Phase  PayoutPhase
+	N      int
+}
+
+// AuditEntry records one operator action: who did what to which object,
+// and why.
+type AuditEntry struct {
+	ID         uuid.UUID
+	OrgID      uuid.UUID
+	Actor      string
+	Action     string // "payout.resolve_paid", "payout.resolve_failed", "payout.reinquire", ...
+	ObjectType ObjectType
+	ObjectID   uuid.UUID
+	Reason     string
+	Details    map[string]string
+	CreatedAt  time.Time
 }
 
 // Tx is a write transaction; it sees its own writes.
@@ -137,14 +194,27 @@ type Tx interface {
 	// AppendEvent records a status change; the store assigns Sequence.
 	AppendEvent(ctx context.Context, e Event) (Event, error)
 
+	// EnqueueJob adds a job. A payout or webhook event has at most one
+	// live job (a unique index): a second one for the same object is a
+	// CodeConflict *Error.
 	EnqueueJob(ctx context.Context, j Job) error
-	// ClaimJobs leases up to limit jobs whose RunAt has come and whose
-	// lease (if any) has lapsed, to owner until now+lease.
-	ClaimJobs(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int) ([]Job, error)
-	// FinishJob removes a job its owner completed.
+	// ClaimJobs leases up to c.Limit due jobs whose lease (if any) has
+	// lapsed, to c.Owner until c.Now+c.Lease; see JobClaim.
+	ClaimJobs(ctx context.Context, c JobClaim) ([]Job, error)
+	// FinishJob removes a job its owner (lease token) completed; ErrStale
+	// if the job is gone or leased to another claim.
 	FinishJob(ctx context.Context, id uuid.UUID, owner string) error
-	// RetryJob releases a job to run again at runAt, recording the error.
+	// RetryJob releases a job to run again at runAt, recording the error;
+	// ErrStale as FinishJob.
 	RetryJob(ctx context.Context, id uuid.UUID, owner string, runAt time.Time, lastErr string) error
+	// RescheduleJob releases j (held under j.Lease) to run again at runAt
+	// as a fresh step: attempts and last error are reset. A step calls it
+	// in the transaction that records its work, so the work and the next
+	// step commit together. ErrStale as FinishJob.
+	RescheduleJob(ctx context.Context, j Job, runAt time.Time) error
+
+	// AppendAudit records an operator action.
+	AppendAudit(ctx context.Context, a AuditEntry) error
 
 	CreateQuotation(ctx context.Context, q Quotation) error
 	// LinkQuotation marks an UNLINKED quotation LINKED to payoutID; it
@@ -155,7 +225,8 @@ type Tx interface {
 	// the organization is a CodeConflict *Error (MsgClientRefExists).
 	CreatePayout(ctx context.Context, p Payout) error
 	// UpdatePayout writes p's mutable fields (status, phase, UTR, failure
-	// reason, exchange transfer id, inquiries, updated_at) if the stored
+	// reason, exchange transfer id, inquiries, submissions, submitted_at,
+	// paid_at, last bank answer, review reason, updated_at) if the stored
 	// payout is still in status from and phase fromPhase, else ErrStale.
 	UpdatePayout(ctx context.Context, p Payout, from PayoutStatus, fromPhase PayoutPhase) error
 
