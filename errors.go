@@ -183,6 +183,7 @@ const (
 	MsgPayoutIDInvalid     = "Payout ID is invalid"
 	MsgOrderNotFound       = "Exchange Order ID not found"
 	MsgTransferIDLinked    = "A different exchange transfer ID is already linked to this order"
+	MsgTransferOnRefunded  = "The payout of this order was refunded; no transfer can be linked to it"
 	MsgIdempotencyMismatch = "Idempotency-Key was already used with a different request"
 
 	// Webhook extension endpoints.

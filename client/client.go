@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/offramp/offramp/backoff"
 	"github.com/offramp/offramp/signature"
 )
 
@@ -274,18 +274,25 @@ func (c *Client) newRequest(ctx context.Context, r call, target string, raw []by
 	return req, nil
 }
 
-// backoff is the wait after failed attempt n (from 1): a random duration
-// between minBackoff and min(maxBackoff, minBackoff·2ⁿ).
+// backoff is the wait after failed attempt n (from 1): a uniform draw
+// between minBackoff and a ceiling that doubles per attempt,
+// min(maxBackoff, minBackoff·2ⁿ) (from 100 ms·2ⁿ when minBackoff is
+// smaller). Both the ceiling and the draw are package backoff's policy: the
+// ceiling is the nominal delay of a doubling Policy, the draw a Policy
+// centred between the bounds whose jitter reaches both ("full jitter").
 func (c *Client) backoff(n int) time.Duration {
-	ceil := max(c.minBackoff, 100*time.Millisecond)
-	for i := 0; i < n && ceil < c.maxBackoff; i++ {
-		ceil *= 2
+	if c.maxBackoff <= c.minBackoff {
+		return c.minBackoff
 	}
-	ceil = min(ceil, c.maxBackoff)
+	floor := max(c.minBackoff, 100*time.Millisecond)
+	ceil, _ := backoff.Policy{Base: 2 * floor, Max: c.maxBackoff}.Nominal(n)
 	if ceil <= c.minBackoff {
 		return c.minBackoff
 	}
-	return c.minBackoff + rand.N(ceil-c.minBackoff+1)
+	mid := c.minBackoff + (ceil-c.minBackoff)/2
+	d, _ := backoff.Policy{Base: mid, Jitter: float64(ceil-mid) / float64(mid)}.Delay(1)
+	// Guard the bounds against float rounding.
+	return min(max(d, c.minBackoff), ceil)
 }
 
 // retryAfter reads a Retry-After header (seconds or an HTTP date); -1 if

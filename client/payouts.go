@@ -326,10 +326,13 @@ type Payout struct {
 	ExchangeTransferID string          `json:"exchange_transfer_id"`
 	Status             string          `json:"status"`
 	StatusDetail       string          `json:"status_detail"`
-	FailureReason      string          `json:"failure_reason"`
-	UTR                string          `json:"utr"`
-	CreatedAt          time.Time       `json:"created_at"`
-	UpdatedAt          time.Time       `json:"updated_at"`
+	// BankReference is the transfer's reference at the bank, to quote
+	// when chasing a payout with it (an Offramp extension).
+	BankReference string    `json:"bank_reference"`
+	FailureReason string    `json:"failure_reason"`
+	UTR           string    `json:"utr"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // UnmarshalJSON reads a payout as the API sends it: amounts as numbers or

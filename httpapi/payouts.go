@@ -93,6 +93,7 @@ type initiatedJSON struct {
 	CreatedAt         string      `json:"created_at"`
 	Status            string      `json:"status"`
 	StatusDetail      string      `json:"status_detail"`
+	BankReference     string      `json:"bank_reference"`
 }
 
 func initiatedWire(p offramp.Payout) initiatedJSON {
@@ -103,7 +104,7 @@ func initiatedWire(p offramp.Payout) initiatedJSON {
 		Fees: feesWire(p.Fees), ExchangeOrderID: p.ExchangeOrderID, CreatedAt: fmtTime(p.CreatedAt),
 		// The answer to initiate is always the payout as created, so a
 		// replay under the same Idempotency-Key is the same response.
-		Status: string(offramp.PayoutProcessing), StatusDetail: string(offramp.PhaseQueued),
+		Status: string(offramp.PayoutProcessing), StatusDetail: string(offramp.PhaseQueued), BankReference: p.RailReference,
 	}
 }
 
@@ -128,6 +129,7 @@ type payoutJSON struct {
 	ExchangeTransferID string   `json:"exchange_transfer_id"`
 	Status             string   `json:"status"`
 	StatusDetail       string   `json:"status_detail"`
+	BankReference      string   `json:"bank_reference"`
 	FailureReason      *string  `json:"failure_reason"`
 	UTR                *string  `json:"utr"`
 	CreatedAt          string   `json:"created_at"`
@@ -141,7 +143,7 @@ func payoutWire(p offramp.Payout) payoutJSON {
 		PaymentMethod: p.PaymentMethod, SendingAmount: p.SendingAmount.String(), Rate: p.Rate.String(),
 		ReceiveingAmount: p.ReceivingAmount.String(), ReceivingAmount: p.ReceivingAmount.String(), Fees: feesWire(p.Fees),
 		ExchangeOrderID: p.ExchangeOrderID, ExchangeTransferID: p.ExchangeTransferID, Status: string(p.Status),
-		StatusDetail: string(p.Phase), FailureReason: nullable(p.FailureReason), UTR: nullable(p.UTR),
+		StatusDetail: string(p.Phase), BankReference: p.RailReference, FailureReason: nullable(p.FailureReason), UTR: nullable(p.UTR),
 		CreatedAt: fmtTime(p.CreatedAt), UpdatedAt: fmtTime(p.UpdatedAt),
 	}
 }

@@ -29,7 +29,19 @@ const (
 	// EndingNeverSettles makes the bank commit the transfer, never answer
 	// Submit and never settle: the outcome stays unknown.
 	EndingNeverSettles = "5555"
+	// EndingPending makes the bank keep the transfer ACCEPTED for
+	// SandboxOptions.Pending, then pay it.
+	EndingPending = "6666"
+	// EndingReversed makes the bank pay the transfer after Settle, like an
+	// ordinary one, and return the money (REVERSED, same UTR) Pending after
+	// that.
+	EndingReversed = "7777"
 )
+
+// ReasonAccountClosed is the Reason of a transfer the sandbox reverses
+// (ending 7777): the beneficiary bank returned the credit because the
+// account is closed, one of NPCI's IMPS return reasons.
+const ReasonAccountClosed = "BENEFICIARY_ACCOUNT_CLOSED"
 
 // ReasonInvalidRequest is the Reason of a transfer refused by validation
 // (empty reference, non-positive amount).
@@ -39,11 +51,19 @@ const ReasonInvalidRequest = "INVALID_REQUEST"
 // SandboxOptions.Settle is zero.
 const DefaultSettle = 2 * time.Second
 
+// DefaultPending is SandboxOptions.Pending when it is zero.
+const DefaultPending = 10 * time.Minute
+
 // SandboxOptions configures a Sandbox.
 type SandboxOptions struct {
 	// Settle is how long after acceptance an ordinary transfer becomes
 	// SUCCESS (zero means DefaultSettle; negative is an error).
 	Settle time.Duration
+	// Pending is how long a transfer to an account ending 6666 stays
+	// ACCEPTED before it is paid, and how long after being paid a transfer
+	// to an account ending 7777 is reversed (zero means DefaultPending;
+	// negative is an error).
+	Pending time.Duration
 	// Clock tells the bank's time; nil means offramp.SystemClock{}.
 	Clock offramp.Clock
 	// OnSubmit, if set, is called at the start of every Submit call with
@@ -62,6 +82,8 @@ const (
 	behaveRejected     behaviour = "REJECTED"
 	behaveNoAnswer     behaviour = "NO_ANSWER"
 	behaveNeverSettles behaviour = "NO_ANSWER_NEVER_SETTLES"
+	behavePending      behaviour = "PENDING"
+	behaveReverses     behaviour = "REVERSES"
 )
 
 func behaviourOf(account string) behaviour {
@@ -73,15 +95,16 @@ func behaviourOf(account string) behaviour {
 		return behaveNoAnswer
 	case strings.HasSuffix(account, EndingNeverSettles):
 		return behaveNeverSettles
+	case strings.HasSuffix(account, EndingPending):
+		return behavePending
+	case strings.HasSuffix(account, EndingReversed):
+		return behaveReverses
 	}
 	return behaveOrdinary
 }
 
 // silent reports whether the bank never answers a Submit for the transfer.
 func (b behaviour) silent() bool { return b == behaveNoAnswer || b == behaveNeverSettles }
-
-// settles reports whether an accepted transfer becomes SUCCESS after Settle.
-func (b behaviour) settles() bool { return b == behaveOrdinary || b == behaveNoAnswer }
 
 // Sandbox is a simulated IMPS bank that implements offramp.Rail. All methods
 // are safe for concurrent use.
@@ -92,13 +115,18 @@ type Sandbox struct {
 	w *sql.DB
 	// r is a read-only pool, so that inquiries and counts do not queue
 	// behind writes.
-	r      *sql.DB
-	settle time.Duration
-	clock  offramp.Clock
-	hook   func(string)
+	r       *sql.DB
+	settle  time.Duration
+	pending time.Duration
+	clock   offramp.Clock
+	hook    func(string)
 	// newUTR draws a candidate UTR; a field so that a test can force a
 	// collision.
 	newUTR func() (string, error)
+	// committed, if set, is called by Submit after the bank has committed
+	// its side and before it answers (or does not): tests use it to know
+	// that a silent Submit is blocked without polling or sleeping.
+	committed func(reference string)
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -117,8 +145,19 @@ var errClosed = errors.New("rail: sandbox bank closed the connection")
 // would hide it.
 const maxUTRAttempts = 16
 
-const schema = `
-CREATE TABLE IF NOT EXISTS transfers (
+// schemaVersion is the books' layout, kept in PRAGMA user_version.
+// Version 0 (user_version never set) is the first layout, whose status
+// CHECK did not allow REVERSED; version 1 added REVERSED, reversed_at and
+// the CHECKs tying reason and settled_at to the status.
+const schemaVersion = 1
+
+// transfersTable is the version 1 transfers table, named so that a
+// migration can build it beside the old one. The CHECKs are the bank's
+// invariants: a UTR exactly when the money moved (SUCCESS, or REVERSED
+// after it), a reason exactly when it did not arrive or came back, a
+// reversal time exactly on a reversal.
+func transfersTable(name string) string {
+	return `CREATE TABLE ` + name + ` (
 	reference      TEXT PRIMARY KEY,
 	account_number TEXT NOT NULL,
 	ifsc           TEXT NOT NULL,
@@ -126,19 +165,28 @@ CREATE TABLE IF NOT EXISTS transfers (
 	amount         TEXT NOT NULL,  -- exact decimal text, never a float
 	currency       TEXT NOT NULL,
 	method         TEXT NOT NULL,
-	behaviour      TEXT NOT NULL,
-	status         TEXT NOT NULL CHECK (status IN ('ACCEPTED', 'SUCCESS', 'REJECTED')),
+	behaviour      TEXT NOT NULL CHECK (behaviour IN ('ORDINARY', 'REJECTED', 'NO_ANSWER', 'NO_ANSWER_NEVER_SETTLES', 'PENDING', 'REVERSES')),
+	status         TEXT NOT NULL CHECK (status IN ('ACCEPTED', 'SUCCESS', 'REJECTED', 'REVERSED')),
 	reason         TEXT NOT NULL DEFAULT '',
 	utr            TEXT UNIQUE CHECK (utr IS NULL OR (length(utr) = 12 AND utr NOT GLOB '*[^0-9]*')),
 	accepted_at    INTEGER NOT NULL, -- Unix nanoseconds on the sandbox clock
-	settled_at     INTEGER,
-	CHECK ((status = 'SUCCESS') = (utr IS NOT NULL))
-) STRICT;
-CREATE TABLE IF NOT EXISTS submit_calls (
+	settled_at     INTEGER,          -- when the bank booked the credit
+	reversed_at    INTEGER,          -- when the bank booked the return
+	CHECK ((status IN ('SUCCESS', 'REVERSED')) = (utr IS NOT NULL)),
+	CHECK ((status IN ('SUCCESS', 'REVERSED')) = (settled_at IS NOT NULL)),
+	CHECK ((status IN ('REJECTED', 'REVERSED')) = (reason <> '')),
+	CHECK ((status = 'REVERSED') = (reversed_at IS NOT NULL))
+) STRICT`
+}
+
+// transferColumnsV0 are the columns of a version 0 transfers table, all of
+// which version 1 keeps.
+const transferColumnsV0 = `reference, account_number, ifsc, account_name, amount, currency, method, behaviour, status, reason, utr, accepted_at, settled_at`
+
+const submitCallsTable = `CREATE TABLE IF NOT EXISTS submit_calls (
 	reference TEXT PRIMARY KEY,
 	calls     INTEGER NOT NULL
-) STRICT;
-`
+) STRICT`
 
 // OpenSandbox opens the bank's books at path, creating the file and its
 // tables if needed. The file runs in WAL mode with synchronous=FULL so that
@@ -155,15 +203,22 @@ func OpenSandbox(path string, opts SandboxOptions) (*Sandbox, error) {
 	if opts.Settle < 0 {
 		return nil, fmt.Errorf("rail: sandbox bank: negative settle time %v", opts.Settle)
 	}
+	if opts.Pending < 0 {
+		return nil, fmt.Errorf("rail: sandbox bank: negative pending time %v", opts.Pending)
+	}
 	s := &Sandbox{
-		settle: opts.Settle,
-		clock:  opts.Clock,
-		hook:   opts.OnSubmit,
-		newUTR: randomUTR,
-		closed: make(chan struct{}),
+		settle:  opts.Settle,
+		pending: opts.Pending,
+		clock:   opts.Clock,
+		hook:    opts.OnSubmit,
+		newUTR:  randomUTR,
+		closed:  make(chan struct{}),
 	}
 	if s.settle == 0 {
 		s.settle = DefaultSettle
+	}
+	if s.pending == 0 {
+		s.pending = DefaultPending
 	}
 	if s.clock == nil {
 		s.clock = offramp.SystemClock{}
@@ -198,9 +253,9 @@ func OpenSandbox(path string, opts SandboxOptions) (*Sandbox, error) {
 		s.w.Close()
 		return nil, err
 	}
-	if _, err := s.w.ExecContext(ctx, schema); err != nil {
+	if err := s.migrate(ctx); err != nil {
 		s.w.Close()
-		return nil, fmt.Errorf("rail: sandbox bank: create tables: %w", err)
+		return nil, err
 	}
 
 	// The reader pool opens after the writer has switched the file to WAL,
@@ -238,6 +293,74 @@ func (s *Sandbox) checkDurability(ctx context.Context) error {
 	return nil
 }
 
+// migrate brings the books to schemaVersion in one IMMEDIATE transaction,
+// so that two processes opening an old file at once migrate it once, and a
+// failure leaves the file as it was. Version 0 books are rebuilt the way
+// SQLite documents for changing a CHECK: create the new table, copy every
+// row, drop the old one, rename the new one.
+func (s *Sandbox) migrate(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rail: sandbox bank: migrate: %w", err)
+	}
+	defer tx.Rollback()
+
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("rail: sandbox bank: read schema version: %w", err)
+	}
+	switch {
+	case version == schemaVersion:
+		return nil
+	case version > schemaVersion:
+		return fmt.Errorf("rail: sandbox bank: books have schema version %d, newer than this program's %d", version, schemaVersion)
+	}
+
+	var tables int
+	if err := tx.QueryRowContext(ctx,
+		`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'transfers'`).Scan(&tables); err != nil {
+		return fmt.Errorf("rail: sandbox bank: migrate: %w", err)
+	}
+	if tables == 0 {
+		if _, err := tx.ExecContext(ctx, transfersTable("transfers")); err != nil {
+			return fmt.Errorf("rail: sandbox bank: create tables: %w", err)
+		}
+	} else {
+		var before, after int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM transfers`).Scan(&before); err != nil {
+			return fmt.Errorf("rail: sandbox bank: migrate: %w", err)
+		}
+		for _, stmt := range []string{
+			transfersTable("transfers_v1"),
+			`INSERT INTO transfers_v1 (` + transferColumnsV0 + `) SELECT ` + transferColumnsV0 + ` FROM transfers`,
+			`DROP TABLE transfers`,
+			`ALTER TABLE transfers_v1 RENAME TO transfers`,
+		} {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("rail: sandbox bank: migrate books to version %d: %w", schemaVersion, err)
+			}
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM transfers`).Scan(&after); err != nil {
+			return fmt.Errorf("rail: sandbox bank: migrate: %w", err)
+		}
+		if after != before {
+			return fmt.Errorf("rail: sandbox bank: migrate books: %d transfers before, %d after", before, after)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, submitCallsTable); err != nil {
+		return fmt.Errorf("rail: sandbox bank: create tables: %w", err)
+	}
+	// user_version lives in the file header and is written by this
+	// transaction: the new layout and its number commit together.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
+		return fmt.Errorf("rail: sandbox bank: set schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rail: sandbox bank: migrate: %w", err)
+	}
+	return nil
+}
+
 // Close closes the bank's books. Submits waiting for an answer that will
 // never come return an error, as on a dropped connection. The file and
 // everything committed to it stay.
@@ -255,9 +378,12 @@ func (s *Sandbox) Close() error {
 	return err
 }
 
-// DedupsReferences reports true: the bank never holds two transfers under
-// one reference.
-func (s *Sandbox) DedupsReferences() bool { return true }
+// Capabilities reports that the bank never holds two transfers under one
+// reference (DedupsReferences) and that a transfer is visible to Inquire as
+// soon as Submit has committed it (PostingDelay 0).
+func (s *Sandbox) Capabilities() offramp.RailCapabilities {
+	return offramp.RailCapabilities{DedupsReferences: true, PostingDelay: 0}
+}
 
 // Submit sends a transfer to the bank. See the package documentation for
 // what the magic account endings do. An error means the outcome is unknown.
@@ -271,6 +397,9 @@ func (s *Sandbox) Submit(ctx context.Context, t offramp.RailTransfer) (offramp.R
 	res, b, err := s.accept(context.WithoutCancel(ctx), t)
 	if err != nil {
 		return offramp.RailResult{}, err
+	}
+	if s.committed != nil {
+		s.committed(t.Reference)
 	}
 	if b.silent() {
 		select {
@@ -336,7 +465,7 @@ func (s *Sandbox) accept(ctx context.Context, t offramp.RailTransfer) (offramp.R
 	if err != nil {
 		return offramp.RailResult{}, "", err
 	}
-	if row, err = s.settleIfDue(ctx, tx, row); err != nil {
+	if row, err = s.advance(ctx, tx, row); err != nil {
 		return offramp.RailResult{}, "", err
 	}
 	if err := tx.Commit(); err != nil {
@@ -355,13 +484,14 @@ func (s *Sandbox) Inquire(ctx context.Context, reference string) (offramp.RailRe
 	if err != nil {
 		return offramp.RailResult{}, err
 	}
-	if !row.due(s.clock.Now(), s.settle) {
+	if s.target(row, s.clock.Now()) == row.status {
 		return row.result(), nil
 	}
 
-	// Settlement is lazy: the transfer becomes SUCCESS when someone first
-	// looks after Settle has passed. Only the writer may do that, and it
-	// re-reads the row because another caller may have settled it since.
+	// Settlement is lazy: the transfer becomes SUCCESS (or REVERSED) when
+	// someone first looks after its time has come. Only the writer may do
+	// that, and it re-reads the row because another caller may have
+	// settled it since.
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return offramp.RailResult{}, fmt.Errorf("rail: sandbox bank: %w", err)
@@ -370,7 +500,7 @@ func (s *Sandbox) Inquire(ctx context.Context, reference string) (offramp.RailRe
 	if row, err = readTransfer(ctx, tx, reference); err != nil {
 		return offramp.RailResult{}, err
 	}
-	if row, err = s.settleIfDue(ctx, tx, row); err != nil {
+	if row, err = s.advance(ctx, tx, row); err != nil {
 		return offramp.RailResult{}, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -442,11 +572,30 @@ func readTransfer(ctx context.Context, q querier, reference string) (transferRow
 	return row, nil
 }
 
-// due reports whether the transfer is accepted, is one that settles, and
-// Settle has passed since acceptance on the bank's clock.
-func (r transferRow) due(now time.Time, settle time.Duration) bool {
-	return r.status == offramp.RailAccepted && r.behaviour.settles() &&
-		now.UnixNano()-r.acceptedAt >= settle.Nanoseconds()
+// target is the status the transfer has at now on the bank's clock, which
+// the books catch up with lazily (see advance). Statuses only move forward:
+// ACCEPTED to SUCCESS to REVERSED, and REJECTED stays.
+func (s *Sandbox) target(r transferRow, now time.Time) offramp.RailStatus {
+	age := now.UnixNano() - r.acceptedAt
+	switch r.behaviour {
+	case behaveOrdinary, behaveNoAnswer:
+		if r.status == offramp.RailAccepted && age >= s.settle.Nanoseconds() {
+			return offramp.RailSuccess
+		}
+	case behavePending:
+		if r.status == offramp.RailAccepted && age >= s.pending.Nanoseconds() {
+			return offramp.RailSuccess
+		}
+	case behaveReverses:
+		if (r.status == offramp.RailAccepted || r.status == offramp.RailSuccess) &&
+			age >= (s.settle+s.pending).Nanoseconds() {
+			return offramp.RailReversed
+		}
+		if r.status == offramp.RailAccepted && age >= s.settle.Nanoseconds() {
+			return offramp.RailSuccess
+		}
+	}
+	return r.status
 }
 
 func (r transferRow) result() offramp.RailResult {
@@ -455,18 +604,45 @@ func (r transferRow) result() offramp.RailResult {
 		return offramp.RailResult{Status: offramp.RailSuccess, UTR: r.utr.String}
 	case offramp.RailRejected:
 		return offramp.RailResult{Status: offramp.RailRejected, Reason: r.reason}
+	case offramp.RailReversed:
+		return offramp.RailResult{Status: offramp.RailReversed, UTR: r.utr.String, Reason: r.reason}
 	}
 	return offramp.RailResult{Status: r.status}
 }
 
-// settleIfDue turns a due transfer into SUCCESS with a fresh UTR inside tx.
-// The UTR is assigned once, here, and read from the books afterwards, so
-// every later answer carries the same one.
-func (s *Sandbox) settleIfDue(ctx context.Context, tx *sql.Tx, row transferRow) (transferRow, error) {
+// advance brings the transfer up to its target status inside tx: a due
+// transfer becomes SUCCESS with a fresh UTR, and a due reversal turns
+// SUCCESS into REVERSED keeping that UTR. A transfer first looked at after
+// its reversal time goes through both steps here. The UTR is assigned once
+// and read from the books afterwards, so every later answer carries the
+// same one.
+func (s *Sandbox) advance(ctx context.Context, tx *sql.Tx, row transferRow) (transferRow, error) {
 	now := s.clock.Now()
-	if !row.due(now, s.settle) {
-		return row, nil
+	// Each pass moves the row at least one status forward or returns, so
+	// this ends; the bound guards against a bug, not a normal case.
+	for range 4 {
+		want := s.target(row, now)
+		if want == row.status {
+			return row, nil
+		}
+		var err error
+		switch row.status {
+		case offramp.RailAccepted:
+			row, err = s.pay(ctx, tx, row, now)
+		case offramp.RailSuccess:
+			row, err = s.reverse(ctx, tx, row, now)
+		default:
+			return row, nil
+		}
+		if err != nil {
+			return transferRow{}, err
+		}
 	}
+	return transferRow{}, fmt.Errorf("rail: sandbox bank: transfer %q does not settle (status %s)", row.reference, row.status)
+}
+
+// pay moves an ACCEPTED transfer to SUCCESS with a fresh UTR.
+func (s *Sandbox) pay(ctx context.Context, tx *sql.Tx, row transferRow, now time.Time) (transferRow, error) {
 	for range maxUTRAttempts {
 		utr, err := s.newUTR()
 		if err != nil {
@@ -495,6 +671,23 @@ func (s *Sandbox) settleIfDue(ctx context.Context, tx *sql.Tx, row transferRow) 
 		return row, nil
 	}
 	return transferRow{}, fmt.Errorf("rail: sandbox bank: settle transfer %q: no unique UTR after %d attempts", row.reference, maxUTRAttempts)
+}
+
+// reverse moves a SUCCESS transfer to REVERSED, keeping its UTR.
+func (s *Sandbox) reverse(ctx context.Context, tx *sql.Tx, row transferRow, now time.Time) (transferRow, error) {
+	res, err := tx.ExecContext(ctx,
+		`UPDATE transfers SET status = 'REVERSED', reason = ?, reversed_at = ?
+		 WHERE reference = ? AND status = 'SUCCESS'`, ReasonAccountClosed, now.UnixNano(), row.reference)
+	if err != nil {
+		return transferRow{}, fmt.Errorf("rail: sandbox bank: reverse transfer: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return transferRow{}, fmt.Errorf("rail: sandbox bank: reverse transfer: %w", err)
+	} else if n == 0 {
+		return readTransfer(ctx, tx, row.reference)
+	}
+	row.status, row.reason = offramp.RailReversed, ReasonAccountClosed
+	return row, nil
 }
 
 func isUniqueViolation(err error) bool {

@@ -25,6 +25,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/engine"
 	"github.com/offramp/offramp/httpapi"
 	"github.com/offramp/offramp/money"
 	"github.com/offramp/offramp/rail"
@@ -49,10 +50,21 @@ type Config struct {
 	Addr    string
 	BaseURL string
 
-	VerifyDelay     time.Duration
-	RailDelay       time.Duration
-	RailTimeout     time.Duration
-	MaxInquiries    int
+	VerifyDelay  time.Duration
+	RailDelay    time.Duration
+	RailTimeout  time.Duration
+	MaxInquiries int
+	// MaxSubmissions, SettlementDeadline and ReversalWindow tune the
+	// payout engine (engine.Config).
+	MaxSubmissions     int
+	SettlementDeadline time.Duration
+	ReversalWindow     time.Duration
+	// SandboxPending is how long the sandbox bank keeps a transfer to an
+	// account ending 6666 pending, and how long after paying it reverses
+	// one to an account ending 7777.
+	SandboxPending time.Duration
+	// Workers sizes the worker pools (nil: worker's defaults).
+	Workers         []worker.Pool
 	QuoteTTL        time.Duration
 	JobLease        time.Duration
 	ShutdownTimeout time.Duration
@@ -164,9 +176,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.Store = st
 	s.closers = append(s.closers, func() { st.Close() })
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	payouts, err := s.payoutConfig(ctx, clock)
 	if err != nil {
 		return nil, err
+	}
+	payouts.Engine = engine.Config{
+		RailTimeout: cfg.RailTimeout, InquiryDelay: cfg.RailDelay, MaxInquiries: cfg.MaxInquiries,
+		MaxSubmissions: cfg.MaxSubmissions, SettlementDeadline: cfg.SettlementDeadline, ReversalWindow: cfg.ReversalWindow,
+		Registerer: reg,
 	}
 	allowPrivate := cfg.Env == offramp.EnvSandbox
 	if cfg.WebhookAllowPrivate != nil {
@@ -186,8 +205,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// partner adapter is: submissions wait in PROCESSING.
 	s.Service = service.New(sc)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.api = httpapi.New(httpapi.Config{Service: s.Service, Store: st, Log: log, Registry: reg, BaseURL: cfg.BaseURL})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -219,7 +236,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopWork = stopWork
-	runner := worker.New(worker.Config{Store: st, Clock: clock, Handler: s.Service.RunJob, Log: log, Registerer: reg, Lease: cfg.JobLease})
+	runner := worker.New(worker.Config{Store: st, Clock: clock, Handler: s.Service.RunJob, Log: log, Registerer: reg, Lease: cfg.JobLease, Pools: cfg.Workers})
 	s.wg.Go(func() { runner.Run(workCtx) })
 	s.wg.Go(func() {
 		worker.Sweep(workCtx, time.Minute, log, "signatures", func(ctx context.Context) error {
@@ -271,8 +288,8 @@ func (s *Server) close() {
 func (s *Server) payoutConfig(ctx context.Context, clock offramp.Clock) (service.PayoutConfig, error) {
 	cfg := s.cfg
 	pc := service.PayoutConfig{
-		QuoteTTL: cfg.QuoteTTL, RailTimeout: cfg.RailTimeout, InquiryDelay: cfg.RailDelay, MaxInquiries: cfg.MaxInquiries,
-		Fees: cfg.Fees, DailyLimit: cfg.DailyLimit, EDDDailyLimit: cfg.EDDDailyLimit,
+		QuoteTTL: cfg.QuoteTTL,
+		Fees:     cfg.Fees, DailyLimit: cfg.DailyLimit, EDDDailyLimit: cfg.EDDDailyLimit,
 	}
 	if cfg.Env == offramp.EnvProduction {
 		t := rates.NewTicker(rates.TickerConfig{Asset: "USDT", MaxAge: cfg.RateMaxAge, Clock: clock, Log: s.log})
@@ -302,7 +319,7 @@ func (s *Server) payoutConfig(ctx context.Context, clock offramp.Clock) (service
 	if err := os.MkdirAll(filepath.Dir(bankDB), 0o700); err != nil {
 		return pc, fmt.Errorf("sandbox bank: %w", err)
 	}
-	bank, err := rail.OpenSandbox(bankDB, rail.SandboxOptions{Settle: cfg.RailDelay, Clock: clock})
+	bank, err := rail.OpenSandbox(bankDB, rail.SandboxOptions{Settle: cfg.RailDelay, Pending: cfg.SandboxPending, Clock: clock})
 	if err != nil {
 		return pc, fmt.Errorf("sandbox bank: %w", err)
 	}

@@ -23,9 +23,9 @@ func (s *Service) RunJob(ctx context.Context, j offramp.Job) error {
 		}
 		return s.runBankJob(ctx, j)
 	case offramp.JobProcessPayout:
-		return s.runPayoutJob(ctx, j)
+		return s.engine.RunJob(ctx, j)
 	case offramp.JobDeliverWebhook:
-		return s.runWebhookJob(ctx, j)
+		return s.deliverer().Run(ctx, j)
 	case offramp.JobVerifyEDD:
 		if s.verifier == nil {
 			return nil

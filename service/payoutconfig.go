@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/engine"
 	"github.com/offramp/offramp/money"
 )
 
@@ -44,15 +45,9 @@ type PayoutConfig struct {
 	DailyLimit          decimal.Decimal
 	EDDDailyLimit       decimal.Decimal
 	PerTransactionLimit decimal.Decimal
-	// RailTimeout bounds one call to the rail (default 10 s). A timeout is
-	// an unknown outcome, never a failure.
-	RailTimeout time.Duration
-	// InquiryDelay is the wait before the first status inquiry after a
-	// submission (default 2 s); later inquiries back off exponentially.
-	InquiryDelay time.Duration
-	// MaxInquiries is how many inquiries may leave the outcome open before
-	// the payout goes to IN_REVIEW (default 6).
-	MaxInquiries int
+	// Engine tunes the payout engine (timeouts, inquiries, deadlines,
+	// metrics); its Store, Clock, Rail and Log are the service's.
+	Engine engine.Config
 }
 
 func (c PayoutConfig) withDefaults() PayoutConfig {
@@ -87,15 +82,6 @@ func (c PayoutConfig) withDefaults() PayoutConfig {
 	}
 	if c.PerTransactionLimit.IsZero() {
 		c.PerTransactionLimit = decimal.NewFromInt(500_000)
-	}
-	if c.RailTimeout <= 0 {
-		c.RailTimeout = 10 * time.Second
-	}
-	if c.InquiryDelay <= 0 {
-		c.InquiryDelay = 2 * time.Second
-	}
-	if c.MaxInquiries <= 0 {
-		c.MaxInquiries = 6
 	}
 	return c
 }

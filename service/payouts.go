@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/engine"
+	"github.com/offramp/offramp/ledger"
 )
 
 // InitiateInput is a payout/initiate request.
@@ -137,7 +139,9 @@ func (s *Service) initiateIn(ctx context.Context, tx offramp.Tx, orgID uuid.UUID
 		RailReference: "OFR" + strings.ReplaceAll(id.String(), "-", ""),
 		LimitDay:      istDay(now), CreatedAt: now, UpdatedAt: now,
 	}
-	if err := tx.CreatePayout(ctx, p); err != nil {
+	// The exchange order's live payout is checked above for the documented
+	// message; the unique index on live payouts per order decides a race.
+	if err := s.engine.Create(ctx, tx, p); err != nil {
 		return offramp.Payout{}, err
 	}
 	if err := tx.LinkQuotation(ctx, orgID, q.ID, p.ID); err != nil {
@@ -146,32 +150,8 @@ func (s *Service) initiateIn(ctx context.Context, tx offramp.Tx, orgID uuid.UUID
 		}
 		return offramp.Payout{}, err
 	}
-	if err := tx.AddLimitUsage(ctx, orgID, c.ID, p.LimitDay, p.GrossFiat); err != nil {
-		return offramp.Payout{}, err
-	}
-	if err := tx.AppendJournal(ctx, initiatedJournal(p)); err != nil {
-		return offramp.Payout{}, err
-	}
-	if err := s.payoutEvent(ctx, tx, p); err != nil {
-		return offramp.Payout{}, err
-	}
-	err = tx.EnqueueJob(ctx, offramp.Job{ID: uuid.New(), OrgID: orgID, Kind: offramp.JobProcessPayout, RefID: p.ID, RunAt: now})
+	err = tx.AddLimitUsage(ctx, orgID, c.ID, p.LimitDay, p.GrossFiat)
 	return p, err
-}
-
-func (s *Service) payoutEvent(ctx context.Context, tx offramp.Tx, p offramp.Payout) error {
-	md := map[string]string{}
-	if p.UTR != "" {
-		md["utr"] = p.UTR
-	}
-	if p.FailureReason != "" {
-		md["failure_reason"] = p.FailureReason
-	}
-	_, err := s.emit(ctx, tx, offramp.Event{
-		ID: uuid.New(), OrgID: p.OrgID, ObjectType: offramp.ObjectPayout, ObjectID: p.ID, Event: string(p.Status),
-		ClientReferenceID: p.ClientReferenceID, Metadata: md, CreatedAt: s.now(),
-	})
-	return err
 }
 
 // Payout returns one of the organization's payouts.
@@ -294,13 +274,20 @@ func (s *Service) LinkTransfer(ctx context.Context, orgID uuid.UUID, orderID, tr
 		default:
 			return offramp.FieldError(offramp.CodeConflict, "exchange_transfer_id", offramp.MsgTransferIDLinked)
 		}
+		// A REFUNDED payout's crypto was settled without a transfer: a
+		// transfer linked now would sit in the books with no payout to
+		// settle it. (A FAILED one may be linked: the crypto is then owed
+		// back to the exchange, and a refund settles it.)
+		if p.Status == offramp.PayoutRefunded {
+			return offramp.FieldError(offramp.CodeRejected, "exchange_order_id", offramp.MsgTransferOnRefunded)
+		}
 		p.ExchangeTransferID = transferID
 		p.UpdatedAt = s.now()
 		if err := tx.UpdatePayout(ctx, p, p.Status, p.Phase); err != nil {
 			return err
 		}
 		out = p
-		return tx.AppendJournal(ctx, linkedJournal(p))
+		return tx.AppendJournal(ctx, ledger.Linked(p))
 	})
 	return out, err
 }
@@ -334,11 +321,13 @@ func (s *Service) MockPayoutStatus(ctx context.Context, orgID uuid.UUID, payoutI
 		out = cur
 		switch {
 		case cur.Status == offramp.PayoutProcessing && to == offramp.PayoutSuccess:
-			out, err = s.finishPaid(ctx, tx, cur, "MOCK"+strings.ToUpper(strings.ReplaceAll(cur.ID.String(), "-", ""))[:8])
+			out, err = s.engine.Move(ctx, tx, cur, offramp.PhasePaid, engine.Change{
+				UTR: "MOCK" + strings.ToUpper(strings.ReplaceAll(cur.ID.String(), "-", ""))[:8], BankAnswer: "sandbox mock: SUCCESS",
+			})
 		case cur.Status == offramp.PayoutProcessing && to == offramp.PayoutFailed:
-			out, err = s.finishFailed(ctx, tx, cur, "PAYOUT_FAILED")
+			out, err = s.engine.Move(ctx, tx, cur, offramp.PhaseRejected, engine.Change{Reason: "PAYOUT_FAILED", BankAnswer: "sandbox mock: FAILED"})
 		case cur.Status == offramp.PayoutFailed && to == offramp.PayoutRefunded:
-			out, err = s.markRefunded(ctx, tx, cur)
+			out, err = s.engine.Move(ctx, tx, cur, offramp.PhaseCryptoReturned, engine.Change{})
 		}
 		return err
 	})
@@ -361,75 +350,8 @@ func (s *Service) RefundPayout(ctx context.Context, orgID uuid.UUID, payoutID st
 		if cur.Status != offramp.PayoutFailed {
 			return offramp.Errorf(offramp.CodeRejected, "Only a FAILED payout can be refunded; this one is %s", cur.Status)
 		}
-		out, err = s.markRefunded(ctx, tx, cur)
+		out, err = s.engine.Move(ctx, tx, cur, offramp.PhaseCryptoReturned, engine.Change{})
 		return err
 	})
 	return out, err
-}
-
-// finishPaid, finishFailed, markRefunded and markInReview are the only
-// places a payout reaches a new status: each is a compare-and-set that
-// writes the journal and the event in the same transaction.
-
-func (s *Service) finishPaid(ctx context.Context, tx offramp.Tx, p offramp.Payout, utr string) (offramp.Payout, error) {
-	from, fromPhase := p.Status, p.Phase
-	p.Status, p.Phase, p.UTR, p.UpdatedAt = offramp.PayoutSuccess, offramp.PhasePaid, utr, s.now()
-	if !from.CanTransition(p.Status) {
-		return offramp.Payout{}, offramp.ErrStale
-	}
-	if err := tx.UpdatePayout(ctx, p, from, fromPhase); err != nil {
-		return offramp.Payout{}, err
-	}
-	if err := tx.AppendJournal(ctx, paidJournal(p)); err != nil {
-		return offramp.Payout{}, err
-	}
-	return p, s.payoutEvent(ctx, tx, p)
-}
-
-func (s *Service) finishFailed(ctx context.Context, tx offramp.Tx, p offramp.Payout, reason string) (offramp.Payout, error) {
-	from, fromPhase := p.Status, p.Phase
-	p.Status, p.Phase, p.FailureReason, p.UpdatedAt = offramp.PayoutFailed, offramp.PhaseRejected, reason, s.now()
-	if !from.CanTransition(p.Status) {
-		return offramp.Payout{}, offramp.ErrStale
-	}
-	if err := tx.UpdatePayout(ctx, p, from, fromPhase); err != nil {
-		return offramp.Payout{}, err
-	}
-	// A failed payout gives its amount back to the day it was counted on.
-	if err := tx.AddLimitUsage(ctx, p.OrgID, p.CustomerID, p.LimitDay, p.GrossFiat.Neg()); err != nil {
-		return offramp.Payout{}, err
-	}
-	if err := tx.AppendJournal(ctx, failedJournal(p)); err != nil {
-		return offramp.Payout{}, err
-	}
-	return p, s.payoutEvent(ctx, tx, p)
-}
-
-func (s *Service) markRefunded(ctx context.Context, tx offramp.Tx, p offramp.Payout) (offramp.Payout, error) {
-	from, fromPhase := p.Status, p.Phase
-	p.Status, p.Phase, p.UpdatedAt = offramp.PayoutRefunded, offramp.PhaseCryptoReturned, s.now()
-	if !from.CanTransition(p.Status) {
-		return offramp.Payout{}, offramp.ErrStale
-	}
-	if err := tx.UpdatePayout(ctx, p, from, fromPhase); err != nil {
-		return offramp.Payout{}, err
-	}
-	// Crypto is returned only if it was received, i.e. the transfer was
-	// linked; otherwise nothing moves.
-	if p.ExchangeTransferID != "" {
-		if err := tx.AppendJournal(ctx, refundedJournal(p)); err != nil {
-			return offramp.Payout{}, err
-		}
-	}
-	return p, s.payoutEvent(ctx, tx, p)
-}
-
-func (s *Service) markInReview(ctx context.Context, tx offramp.Tx, p offramp.Payout) (offramp.Payout, error) {
-	from, fromPhase := p.Status, p.Phase
-	p.Status, p.Phase, p.UpdatedAt = offramp.PayoutInReview, offramp.PhaseManualReview, s.now()
-	if err := tx.UpdatePayout(ctx, p, from, fromPhase); err != nil {
-		return offramp.Payout{}, err
-	}
-	s.log.WarnContext(ctx, "payout needs manual review: the bank's outcome is unknown", "payout_id", p.ID.String(), "org_id", p.OrgID.String(), "inquiries", p.Inquiries)
-	return p, s.payoutEvent(ctx, tx, p)
 }

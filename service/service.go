@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/engine"
 )
 
 // Config is what a Service needs.
@@ -44,6 +45,7 @@ type Service struct {
 	linkKey     []byte
 	payouts     PayoutConfig
 	webhooks    WebhookConfig
+	engine      *engine.Engine
 	log         *slog.Logger
 }
 
@@ -66,8 +68,14 @@ func New(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	ec := s.payouts.Engine
+	ec.Store, ec.Clock, ec.Rail, ec.Log = s.store, s.clock, s.payouts.Rail, s.log
+	s.engine = engine.New(ec)
 	return s
 }
+
+// Engine is the payout engine the service runs payouts with.
+func (s *Service) Engine() *engine.Engine { return s.engine }
 
 // Env is the environment this service runs in.
 func (s *Service) Env() offramp.Env { return s.env }

@@ -1,11 +1,8 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -33,141 +30,16 @@ func (c WebhookConfig) withDefaults() WebhookConfig {
 	return c
 }
 
-// emit records a status change. A deliverable one also gets its outbox row
-// and a delivery job, in the same transaction: the webhook cannot be lost
-// between the change and its sending.
+// emit records a status change (see webhook.Emit): a deliverable one also
+// gets its outbox row and delivery job in the same transaction.
 func (s *Service) emit(ctx context.Context, tx offramp.Tx, e offramp.Event) (offramp.Event, error) {
-	e, err := tx.AppendEvent(ctx, e)
-	if err != nil || !e.Deliverable() {
-		return e, err
-	}
-	now := s.now()
-	if err := tx.CreateDelivery(ctx, offramp.Delivery{EventID: e.ID, OrgID: e.OrgID, State: offramp.DeliveryPending,
-		NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
-		return e, err
-	}
-	return e, s.scheduleDelivery(ctx, tx, e.OrgID, e.ID, now)
+	return webhook.Emit(ctx, tx, e, s.now())
 }
 
-func (s *Service) scheduleDelivery(ctx context.Context, tx offramp.Tx, orgID, eventID uuid.UUID, at time.Time) error {
-	return tx.EnqueueJob(ctx, offramp.Job{ID: uuid.New(), OrgID: orgID, Kind: offramp.JobDeliverWebhook, RefID: eventID, RunAt: at})
-}
-
-// maxResponseBody bounds what is read of a receiver's answer: only the
-// status matters, the body is drained so the connection can be reused.
-const maxResponseBody = 64 << 10
-
-// runWebhookJob makes one delivery attempt and records it. A failed
-// attempt schedules the next one by webhook.Schedule; a 410 Gone disables
-// the organization's endpoint until its URL is set again.
-func (s *Service) runWebhookJob(ctx context.Context, j offramp.Job) error {
-	var (
-		ev  offramp.Event
-		d   offramp.Delivery
-		org offramp.Org
-	)
-	err := s.store.View(ctx, func(tx offramp.ReadTx) error {
-		var err error
-		if ev, err = tx.Event(ctx, j.OrgID, j.RefID); err != nil {
-			return err
-		}
-		if d, err = tx.Delivery(ctx, j.OrgID, j.RefID); err != nil {
-			return err
-		}
-		org, err = tx.Org(ctx, j.OrgID)
-		return err
-	})
-	if errors.Is(err, offramp.ErrNotFound) {
-		return nil
-	}
-	if err != nil || d.State != offramp.DeliveryPending {
-		return err
-	}
-	if org.WebhookDisabled {
-		return s.recordAttempt(ctx, d, nil, "endpoint disabled after 410 Gone; set the webhook URL again to enable it", true)
-	}
-	start := s.clock.Now()
-	began := time.Now() // latency is measured on the monotonic clock, not the service clock
-	attempt := offramp.DeliveryAttempt{EventID: ev.ID, OrgID: ev.OrgID, Number: d.Attempts + 1, At: start, URL: org.WebhookURL}
-	if org.WebhookURL == "" {
-		attempt.Error = "no webhook URL is configured"
-		return s.recordAttempt(ctx, d, &attempt, "", false)
-	}
-	body, hdr, err := webhook.Message(ev, org.APIKey, org.APISecret, start)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, org.WebhookURL, bytes.NewReader(body))
-	if err != nil {
-		attempt.Error = "bad webhook URL: " + err.Error()
-		return s.recordAttempt(ctx, d, &attempt, "", false)
-	}
-	req.Header = hdr
-	res, err := s.webhooks.Client.Do(req)
-	attempt.Latency = time.Since(began)
-	if err != nil {
-		attempt.Error = err.Error()
-	} else {
-		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxResponseBody))
-		res.Body.Close()
-		attempt.StatusCode = res.StatusCode
-		if res.StatusCode < 200 || res.StatusCode > 299 {
-			attempt.Error = fmt.Sprintf("HTTP %d", res.StatusCode)
-		}
-	}
-	return s.recordAttempt(ctx, d, &attempt, "", false)
-}
-
-// recordAttempt stores an attempt (when one was made) and the delivery's
-// next state, and schedules the next attempt. fail ends the delivery with
-// reason without an attempt.
-func (s *Service) recordAttempt(ctx context.Context, d offramp.Delivery, a *offramp.DeliveryAttempt, reason string, fail bool) error {
-	from := d.Attempts
-	now := s.now()
-	d.UpdatedAt = now
-	err := s.store.Update(ctx, func(tx offramp.Tx) error {
-		d := d // fn may run again on PostgreSQL: change a copy
-		var next time.Time
-		switch {
-		case fail:
-			d.State, d.LastError, d.NextAttemptAt = offramp.DeliveryFailed, reason, time.Time{}
-		case a.StatusCode >= 200 && a.StatusCode <= 299:
-			d.Attempts++
-			d.State, d.LastStatusCode, d.LastError, d.DeliveredAt, d.NextAttemptAt = offramp.DeliveryDelivered, a.StatusCode, "", now, time.Time{}
-		case a.StatusCode == http.StatusGone:
-			d.Attempts++
-			d.State, d.LastStatusCode, d.LastError, d.NextAttemptAt = offramp.DeliveryFailed, a.StatusCode, "410 Gone: the endpoint is disabled", time.Time{}
-			if err := tx.SetOrgWebhookDisabled(ctx, d.OrgID, true); err != nil {
-				return err
-			}
-			s.log.WarnContext(ctx, "webhook endpoint answered 410 Gone; disabled until its URL is set again", "org_id", d.OrgID.String())
-		default:
-			d.Attempts++
-			d.LastStatusCode, d.LastError = a.StatusCode, a.Error
-			if delay, ok := webhook.NextDelay(d.Attempts); ok {
-				next = now.Add(delay)
-				d.State, d.NextAttemptAt = offramp.DeliveryPending, next
-			} else {
-				d.State, d.NextAttemptAt = offramp.DeliveryFailed, time.Time{}
-			}
-		}
-		if a != nil {
-			if err := tx.AddDeliveryAttempt(ctx, *a); err != nil {
-				return err
-			}
-		}
-		if err := tx.UpdateDelivery(ctx, d, from); err != nil {
-			return err
-		}
-		if !next.IsZero() {
-			return s.scheduleDelivery(ctx, tx, d.OrgID, d.EventID, next)
-		}
-		return nil
-	})
-	if errors.Is(err, offramp.ErrStale) {
-		return nil // another runner recorded this attempt first
-	}
-	return err
+// deliverer makes webhook delivery attempts (see webhook.Deliverer). It
+// holds only configuration, so building it per job is cheap.
+func (s *Service) deliverer() *webhook.Deliverer {
+	return webhook.NewDeliverer(webhook.DelivererConfig{Store: s.store, Clock: s.clock, Client: s.webhooks.Client, Log: s.log})
 }
 
 // WebhookEvent is an event with its delivery and attempts.
@@ -242,7 +114,8 @@ func (s *Service) WebhookEvent(ctx context.Context, orgID uuid.UUID, rawID strin
 
 // ReplayWebhook sends an event again now. A delivery already waiting for
 // its next attempt is left as it is (it will be sent); a delivered or
-// failed one is queued once more, its attempts numbered on.
+// failed one is queued once more, its attempts numbered on (see
+// webhook.Replay).
 func (s *Service) ReplayWebhook(ctx context.Context, orgID uuid.UUID, rawID string) (offramp.Delivery, error) {
 	id, err := uuid.Parse(rawID)
 	if err != nil {
@@ -261,17 +134,7 @@ func (s *Service) ReplayWebhook(ctx context.Context, orgID uuid.UUID, rawID stri
 }
 
 func (s *Service) replayIn(ctx context.Context, tx offramp.Tx, orgID, id uuid.UUID) (offramp.Delivery, error) {
-	d, err := tx.Delivery(ctx, orgID, id)
-	if err != nil || d.State == offramp.DeliveryPending {
-		return d, err
-	}
-	now := s.now()
-	from := d.Attempts
-	d.State, d.NextAttemptAt, d.UpdatedAt = offramp.DeliveryPending, now, now
-	if err := tx.UpdateDelivery(ctx, d, from); err != nil {
-		return offramp.Delivery{}, err
-	}
-	return d, s.scheduleDelivery(ctx, tx, orgID, id, now)
+	return webhook.Replay(ctx, tx, orgID, id, s.now())
 }
 
 // ReplayFailedWebhooks queues again every FAILED delivery of events since

@@ -1,8 +1,9 @@
 package webhook
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"github.com/offramp/offramp/backoff"
 )
 
 // Schedule holds the delays before attempts 2, 3, ... of a delivery; attempt
@@ -26,26 +27,14 @@ var Schedule = []time.Duration{
 
 // NextDelay returns how long to wait before the next attempt after attempt
 // failed attempts (1-based): Schedule[attempt-1] with ±10 % uniform jitter,
-// so receivers that came back up are not hit by every sender at once. It
-// returns false when the schedule is exhausted (attempt > len(Schedule)):
-// give up and mark the delivery failed. attempt < 1 means nothing has failed
-// yet: the first attempt is immediate, (0, true).
+// so receivers that came back up are not hit by every sender at once (the
+// [backoff.Policy] with Steps: Schedule, Jitter: 0.1). It returns false when
+// the schedule is exhausted (attempt > len(Schedule)): give up and mark the
+// delivery failed. attempt < 1 means nothing has failed yet: the first
+// attempt is immediate, (0, true).
 func NextDelay(attempt int) (time.Duration, bool) {
 	if attempt < 1 {
 		return 0, true
 	}
-	if attempt > len(Schedule) {
-		return 0, false
-	}
-	return jitter(Schedule[attempt-1]), true
-}
-
-// jitter returns a uniform duration in [0.9 d, 1.1 d].
-func jitter(d time.Duration) time.Duration {
-	spread := d / 10
-	if spread <= 0 {
-		return d
-	}
-	// #nosec G404 -- retry jitter needs no unpredictability.
-	return d - spread + rand.N(2*spread+1)
+	return backoff.Policy{Steps: Schedule, Jitter: 0.1}.Delay(attempt)
 }

@@ -3,13 +3,22 @@
 // is a row with a lease, a crash loses nothing (the lease lapses and the job
 // runs again) and several workers, even in several processes, can share one
 // table.
+//
+// Work is split into pools by kind (bank calls, webhook deliveries,
+// verifications), each with its own slots, so that a bank that hangs cannot
+// delay KYC checks or webhooks. Within a pool one organization may hold at
+// most PerOrg slots, and organizations take turns at the due jobs, so that
+// one organization's slow bank or dead webhook receiver cannot delay
+// another's work.
 package worker
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,33 +26,86 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/backoff"
 )
 
 // Handler does the work of one job. It must be idempotent.
+//
+// A handler may complete or reschedule its own job in the transaction that
+// records its work (Tx.FinishJob(j.ID, j.Lease), Tx.RescheduleJob(j, at)):
+// the work and the next step then commit together. After it returns nil
+// the runner finishes the job if the handler did not; after an error it
+// retries the job with back-off.
 type Handler func(ctx context.Context, j offramp.Job) error
+
+// Pool is the capacity for some kinds of work.
+type Pool struct {
+	// Name labels the pool's metrics (default: its kinds joined by "+").
+	Name string
+	// Kinds are the job kinds the pool runs; required, and a kind belongs
+	// to at most one pool. A kind in no pool is never run.
+	Kinds []offramp.JobKind
+	// Capacity is how many of these jobs run at once in this runner
+	// (default 4).
+	Capacity int
+	// PerOrg caps the jobs of these kinds one organization may hold leased
+	// at once (default max(1, Capacity/2), at most Capacity). The store
+	// enforces it across every runner sharing the table.
+	PerOrg int
+}
+
+// DefaultPools are the pools of a Config without Pools: bank calls, webhook
+// deliveries and verifications each get their own slots. Jobs mostly wait
+// on the network, so capacity is not tied to cores.
+func DefaultPools() []Pool {
+	return []Pool{
+		{Name: "bank", Kinds: []offramp.JobKind{offramp.JobProcessPayout}, Capacity: 8},
+		{Name: "webhook", Kinds: []offramp.JobKind{offramp.JobDeliverWebhook}, Capacity: 8},
+		{Name: "verify", Kinds: []offramp.JobKind{offramp.JobVerifyKYC, offramp.JobVerifyBank, offramp.JobVerifyEDD}, Capacity: 4},
+	}
+}
 
 // Config tunes a Runner; zero values take the defaults.
 type Config struct {
 	Store   offramp.Store
 	Clock   offramp.Clock
 	Handler Handler
-	// Poll is how often the runner looks for due jobs (default 200 ms).
+	// Poll is how often each pool looks for due jobs when it is idle
+	// (default 200 ms); a pool that ran jobs looks again as soon as a slot
+	// frees.
 	Poll time.Duration
 	// Lease is how long a claimed job is reserved (default 60 s); a job
-	// whose runner died becomes claimable again when it lapses.
+	// whose runner died becomes claimable again when it lapses. A handler
+	// runs with a timeout of Lease.
 	Lease time.Duration
-	// Concurrency is how many jobs run at once (default 8). Jobs mostly
-	// wait on the network (bank, webhooks), so this is not tied to cores.
-	Concurrency int
-	Log         *slog.Logger
-	Registerer  prometheus.Registerer
+	// Pools split the work by kind (default DefaultPools()). New panics on
+	// a pool without kinds or a kind in two pools.
+	Pools []Pool
+	Log   *slog.Logger
+	// Registerer, when set, gets the runner's metrics:
+	// offramp_jobs_total{kind,result}, offramp_job_duration_seconds{kind},
+	// offramp_worker_busy_slots{pool} and offramp_job_queue_depth{kind,state}
+	// (state due, leased or scheduled, counted from the store at scrape
+	// time).
+	Registerer prometheus.Registerer
 }
+
+// retryPolicy spaces the attempts of a failing job: 1 s doubling to 5
+// minutes, ±20 % so that jobs that failed together do not retry together.
+var retryPolicy = backoff.Policy{Base: time.Second, Max: 5 * time.Minute, Jitter: 0.2}
+
+// depthTimeout bounds the store query behind a scrape of the queue depth.
+const depthTimeout = 2 * time.Second
 
 // Runner polls for due jobs and runs them.
 type Runner struct {
 	cfg   Config
-	owner string
-	done  *prometheus.CounterVec
+	id    string
+	pools []Pool
+
+	done     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	busy     *prometheus.GaugeVec
 }
 
 // New builds a Runner.
@@ -57,21 +119,81 @@ func New(cfg Config) *Runner {
 	if cfg.Lease <= 0 {
 		cfg.Lease = 60 * time.Second
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 8
-	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	r := &Runner{cfg: cfg, owner: "worker-" + uuid.NewString()}
+	if cfg.Pools == nil {
+		cfg.Pools = DefaultPools()
+	}
+	r := &Runner{cfg: cfg, id: "worker-" + uuid.NewString(), pools: normalize(cfg.Pools)}
 	r.done = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "offramp_jobs_total",
 		Help: "Background jobs run, by kind and result.",
 	}, []string{"kind", "result"})
+	r.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "offramp_job_duration_seconds",
+		Help:    "Time a job's handler ran, by kind.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"kind"})
+	r.busy = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "offramp_worker_busy_slots",
+		Help: "Slots of a worker pool running a job.",
+	}, []string{"pool"})
+	for _, p := range r.pools {
+		r.busy.WithLabelValues(p.Name).Set(0)
+	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(r.done)
+		cfg.Registerer.MustRegister(r.done, r.duration, r.busy, &depthCollector{r: r, desc: prometheus.NewDesc(
+			"offramp_job_queue_depth",
+			"Jobs waiting, by kind and state: due (run time reached, not leased), leased (running), scheduled (later run time).",
+			[]string{"kind", "state"}, nil)})
 	}
 	return r
+}
+
+// normalize fills in a copy of pools' defaults and checks that every kind
+// has one pool.
+func normalize(pools []Pool) []Pool {
+	out := make([]Pool, len(pools))
+	seen := map[offramp.JobKind]string{}
+	for i, p := range pools {
+		if len(p.Kinds) == 0 {
+			// An empty Kinds would claim every kind.
+			panic(fmt.Sprintf("worker: pool %d (%q) has no kinds", i, p.Name))
+		}
+		p.Kinds = slices.Clone(p.Kinds)
+		if p.Name == "" {
+			names := make([]string, len(p.Kinds))
+			for k, kind := range p.Kinds {
+				names[k] = string(kind)
+			}
+			p.Name = strings.Join(names, "+")
+		}
+		for _, k := range p.Kinds {
+			if other, dup := seen[k]; dup {
+				panic(fmt.Sprintf("worker: job kind %q is in pools %q and %q", k, other, p.Name))
+			}
+			seen[k] = p.Name
+		}
+		if p.Capacity <= 0 {
+			p.Capacity = 4
+		}
+		if p.PerOrg <= 0 {
+			p.PerOrg = max(1, p.Capacity/2)
+		}
+		p.PerOrg = min(p.PerOrg, p.Capacity)
+		out[i] = p
+	}
+	return out
+}
+
+// Pools returns the runner's pools with their defaults filled in.
+func (r *Runner) Pools() []Pool {
+	out := slices.Clone(r.pools)
+	for i := range out {
+		out[i].Kinds = slices.Clone(out[i].Kinds)
+	}
+	return out
 }
 
 // Run processes jobs until ctx is cancelled, then waits for the jobs in
@@ -79,26 +201,36 @@ func New(cfg Config) *Runner {
 // once it lapses.
 func (r *Runner) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, r.cfg.Concurrency)
-	// freed is signalled when a job ends, so a busy runner claims the next
+	for _, p := range r.pools {
+		wg.Go(func() { r.runPool(ctx, p) })
+	}
+	wg.Wait()
+}
+
+// runPool claims and runs the jobs of one pool until ctx is cancelled,
+// then waits for its jobs in flight.
+func (r *Runner) runPool(ctx context.Context, p Pool) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	busy := r.busy.WithLabelValues(p.Name)
+	sem := make(chan struct{}, p.Capacity)
+	// freed is signalled when a job ends, so a busy pool claims the next
 	// due job at once instead of waiting for the poll tick.
-	freed := make(chan struct{}, r.cfg.Concurrency)
+	freed := make(chan struct{}, 1)
 	t := time.NewTicker(r.cfg.Poll)
 	defer t.Stop()
 	for {
-		claimed := 0
-		if free := r.cfg.Concurrency - len(sem); free > 0 {
-			jobs, err := r.claim(ctx, free)
+		if free := p.Capacity - len(sem); free > 0 {
+			jobs, err := r.claim(ctx, p, free)
 			if err != nil && ctx.Err() == nil {
-				r.cfg.Log.Error("claim jobs", "err", err)
+				r.cfg.Log.Error("claim jobs", "pool", p.Name, "err", err)
 			}
-			claimed = len(jobs)
 			for _, j := range jobs {
 				sem <- struct{}{}
-				wg.Add(1)
-				go func(j offramp.Job) {
-					defer wg.Done()
+				busy.Inc()
+				wg.Go(func() {
 					defer func() {
+						busy.Dec()
 						<-sem
 						select {
 						case freed <- struct{}{}:
@@ -106,33 +238,48 @@ func (r *Runner) Run(ctx context.Context) {
 						}
 					}()
 					r.runOne(context.WithoutCancel(ctx), j)
-				}(j)
+				})
 			}
 		}
-		// With every slot taken, or after a full batch (more may be due),
-		// go again as soon as a slot frees; otherwise on the next tick.
-		var wake <-chan struct{}
-		if claimed > 0 || len(sem) == r.cfg.Concurrency {
-			wake = freed
-		}
+		// Go again as soon as a slot frees (more may be due, and a step
+		// may have rescheduled its job for now), or on the next tick.
 		select {
 		case <-ctx.Done():
-			wg.Wait()
 			return
-		case <-wake:
+		case <-freed:
 		case <-t.C:
 		}
 	}
 }
 
-func (r *Runner) claim(ctx context.Context, n int) ([]offramp.Job, error) {
+// claim leases up to n due jobs of p's kinds under a lease token of its
+// own: a job a step rescheduled for now may be claimed again while the
+// goroutine that ran it is still finishing, and that goroutine's FinishJob
+// must then not touch the new claim.
+func (r *Runner) claim(ctx context.Context, p Pool, n int) ([]offramp.Job, error) {
+	c := offramp.JobClaim{
+		Now:    r.cfg.Clock.Now(),
+		Owner:  r.id + "/" + uuid.NewString(),
+		Lease:  r.cfg.Lease,
+		Limit:  n,
+		Kinds:  p.Kinds,
+		PerOrg: p.PerOrg,
+	}
 	var jobs []offramp.Job
 	err := r.cfg.Store.Update(ctx, func(tx offramp.Tx) error {
 		var err error
-		jobs, err = tx.ClaimJobs(ctx, r.cfg.Clock.Now(), r.owner, r.cfg.Lease, n)
+		jobs, err = tx.ClaimJobs(ctx, c)
 		return err
 	})
-	return jobs, err
+	if err != nil {
+		return nil, err
+	}
+	for i := range jobs {
+		if jobs[i].Lease == "" {
+			jobs[i].Lease = c.Owner // the token the claim wrote on every job
+		}
+	}
+	return jobs, nil
 }
 
 // runOne runs a job to completion. It is given a context that outlives
@@ -141,19 +288,25 @@ func (r *Runner) claim(ctx context.Context, n int) ([]offramp.Job, error) {
 func (r *Runner) runOne(ctx context.Context, j offramp.Job) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Lease)
 	defer cancel()
+	start := time.Now()
 	err := r.safeRun(ctx, j)
+	r.duration.WithLabelValues(string(j.Kind)).Observe(time.Since(start).Seconds())
 	if err == nil {
 		r.done.WithLabelValues(string(j.Kind), "ok").Inc()
-		ferr := r.cfg.Store.Update(ctx, func(tx offramp.Tx) error { return tx.FinishJob(ctx, j.ID, r.owner) })
+		// ErrStale: the handler completed or rescheduled the job itself
+		// (the usual case for payout steps and webhook deliveries), or the
+		// lease lapsed and another claim holds it now.
+		ferr := r.cfg.Store.Update(ctx, func(tx offramp.Tx) error { return tx.FinishJob(ctx, j.ID, j.Lease) })
 		if ferr != nil && !errors.Is(ferr, offramp.ErrStale) {
 			r.cfg.Log.Error("finish job", "job_id", j.ID, "kind", j.Kind, "err", ferr)
 		}
 		return
 	}
 	r.done.WithLabelValues(string(j.Kind), "retry").Inc()
-	next := r.cfg.Clock.Now().Add(Backoff(j.Attempts))
+	delay, _ := retryPolicy.Delay(j.Attempts)
+	next := r.cfg.Clock.Now().Add(delay)
 	r.cfg.Log.Warn("job failed; will retry", "job_id", j.ID, "kind", j.Kind, "attempt", j.Attempts, "retry_at", next, "err", err)
-	rerr := r.cfg.Store.Update(ctx, func(tx offramp.Tx) error { return tx.RetryJob(ctx, j.ID, r.owner, next, err.Error()) })
+	rerr := r.cfg.Store.Update(ctx, func(tx offramp.Tx) error { return tx.RetryJob(ctx, j.ID, j.Lease, next, err.Error()) })
 	if rerr != nil && !errors.Is(rerr, offramp.ErrStale) {
 		r.cfg.Log.Error("reschedule job", "job_id", j.ID, "err", rerr)
 	}
@@ -169,19 +322,58 @@ func (r *Runner) safeRun(ctx context.Context, j offramp.Job) (err error) {
 	return r.cfg.Handler(ctx, j)
 }
 
-// Backoff is the delay before retry number attempt (counting from 1):
-// exponential from 1 s, capped at 5 minutes, with up to 20 % jitter so that
-// jobs failing together do not retry together.
-func Backoff(attempt int) time.Duration {
-	if attempt < 1 {
-		attempt = 1
+// depthCollector reports the queue depth from the store at scrape time.
+type depthCollector struct {
+	r    *Runner
+	desc *prometheus.Desc
+}
+
+func (c *depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect counts the jobs by kind and state. Every kind of the runner's
+// pools is reported, with zeros when none waits. A store that does not
+// answer within depthTimeout is logged and leaves the metric out of this
+// scrape rather than failing the whole scrape.
+func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), depthTimeout)
+	defer cancel()
+	var depths []offramp.JobDepth
+	err := c.r.cfg.Store.View(ctx, func(tx offramp.ReadTx) error {
+		var err error
+		depths, err = tx.JobDepths(ctx, c.r.cfg.Clock.Now())
+		return err
+	})
+	if err != nil {
+		c.r.cfg.Log.Warn("job queue depth", "err", err)
+		return
 	}
-	d := time.Second
-	for i := 1; i < attempt && d < 5*time.Minute; i++ {
-		d *= 2
+	byKind := map[offramp.JobKind]offramp.JobDepth{}
+	var kinds []offramp.JobKind
+	for _, p := range c.r.pools {
+		for _, k := range p.Kinds {
+			byKind[k] = offramp.JobDepth{Kind: k}
+			kinds = append(kinds, k)
+		}
 	}
-	d = min(d, 5*time.Minute)
-	return d + time.Duration(rand.Int64N(int64(d)/5+1))
+	for _, d := range depths {
+		if _, ok := byKind[d.Kind]; !ok {
+			kinds = append(kinds, d.Kind)
+		}
+		cur := byKind[d.Kind]
+		cur.Due += d.Due
+		cur.Leased += d.Leased
+		cur.Scheduled += d.Scheduled
+		byKind[d.Kind] = cur
+	}
+	for _, k := range kinds {
+		d := byKind[k]
+		for _, s := range []struct {
+			state string
+			n     int
+		}{{"due", d.Due}, {"leased", d.Leased}, {"scheduled", d.Scheduled}} {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(s.n), string(k), s.state)
+		}
+	}
 }
 
 // Sweep runs fn every interval until ctx is cancelled; for housekeeping

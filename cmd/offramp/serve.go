@@ -15,9 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/engine"
 	"github.com/offramp/offramp/money"
 	"github.com/offramp/offramp/rates"
 	"github.com/offramp/offramp/server"
+	"github.com/offramp/offramp/worker"
 )
 
 type serveFlags struct {
@@ -35,6 +37,13 @@ type serveFlags struct {
 	railDelay     time.Duration
 	railTimeout   time.Duration
 	maxInquiries  int
+	maxSubmits    int
+	settleBy      time.Duration
+	reversalWin   time.Duration
+	sandboxPend   time.Duration
+	bankWorkers   int
+	hookWorkers   int
+	verifyWorkers int
 	dailyLimit    string
 	eddDailyLimit string
 	rateMaxAge    time.Duration
@@ -73,7 +82,14 @@ SIGINT or SIGTERM drains in-flight requests and stops the workers cleanly.`,
 	cmd.Flags().StringVar(&f.sandboxRates, "sandbox-rates", env("OFFRAMP_SANDBOX_RATES", ""), `sandbox: fixed INR prices, e.g. "USDT=88.50,USDC=88.40" (the default) [OFFRAMP_SANDBOX_RATES]`)
 	cmd.Flags().DurationVar(&f.railDelay, "rail-delay", envDuration("OFFRAMP_RAIL_DELAY", 2*time.Second), "sandbox: how long the simulated IMPS bank takes to settle, and the wait before the first status inquiry [OFFRAMP_RAIL_DELAY]")
 	cmd.Flags().DurationVar(&f.railTimeout, "rail-timeout", envDuration("OFFRAMP_RAIL_TIMEOUT", 10*time.Second), "bound on one call to the bank; a timeout is an unknown outcome [OFFRAMP_RAIL_TIMEOUT]")
-	cmd.Flags().IntVar(&f.maxInquiries, "max-inquiries", 6, "status inquiries that may leave the outcome open before a payout goes to IN_REVIEW")
+	cmd.Flags().IntVar(&f.maxInquiries, "max-inquiries", envInt("OFFRAMP_MAX_INQUIRIES", engine.DefaultMaxInquiries), "inquiries that may leave an unknown bank outcome (timeout, crash, 5xx) open before the payout goes to IN_REVIEW [OFFRAMP_MAX_INQUIRIES]")
+	cmd.Flags().IntVar(&f.maxSubmits, "max-submissions", envInt("OFFRAMP_MAX_SUBMISSIONS", engine.DefaultMaxSubmissions), "bank submissions allowed per payout, the first included; more happen only after the bank reports NOT_FOUND past its posting delay and only if it refuses duplicate references [OFFRAMP_MAX_SUBMISSIONS]")
+	cmd.Flags().DurationVar(&f.settleBy, "settlement-deadline", envDuration("OFFRAMP_SETTLEMENT_DEADLINE", engine.DefaultSettlementDeadline), "how long after its creation a payout may stay pending at the bank before it goes to IN_REVIEW [OFFRAMP_SETTLEMENT_DEADLINE]")
+	cmd.Flags().DurationVar(&f.reversalWin, "reversal-window", envDuration("OFFRAMP_REVERSAL_WINDOW", engine.DefaultReversalWindow), "how long after SUCCESS the bank is checked for a reversal; negative turns the checks off [OFFRAMP_REVERSAL_WINDOW]")
+	cmd.Flags().DurationVar(&f.sandboxPend, "sandbox-pending", envDuration("OFFRAMP_SANDBOX_PENDING", 10*time.Minute), "sandbox: how long the bank keeps a transfer to an account ending 6666 pending, and how long after paying it reverses one to an account ending 7777 [OFFRAMP_SANDBOX_PENDING]")
+	cmd.Flags().IntVar(&f.bankWorkers, "bank-workers", envInt("OFFRAMP_BANK_WORKERS", 8), "bank calls that may run at once; one organization gets at most half [OFFRAMP_BANK_WORKERS]")
+	cmd.Flags().IntVar(&f.hookWorkers, "webhook-workers", envInt("OFFRAMP_WEBHOOK_WORKERS", 8), "webhook deliveries that may run at once; one organization gets at most half [OFFRAMP_WEBHOOK_WORKERS]")
+	cmd.Flags().IntVar(&f.verifyWorkers, "verify-workers", envInt("OFFRAMP_VERIFY_WORKERS", 4), "KYC, bank and EDD verifications that may run at once; one organization gets at most half [OFFRAMP_VERIFY_WORKERS]")
 	cmd.Flags().StringVar(&f.dailyLimit, "daily-limit", env("OFFRAMP_DAILY_LIMIT", "200000"), "a customer's daily payout limit in INR without EDD [OFFRAMP_DAILY_LIMIT]")
 	cmd.Flags().StringVar(&f.eddDailyLimit, "edd-daily-limit", env("OFFRAMP_EDD_DAILY_LIMIT", "1000000"), "the daily limit with a VERIFIED EDD [OFFRAMP_EDD_DAILY_LIMIT]")
 	cmd.Flags().DurationVar(&f.rateMaxAge, "rate-max-age", envDuration("OFFRAMP_RATE_MAX_AGE", time.Minute), "production: refuse to quote on a market price older than this [OFFRAMP_RATE_MAX_AGE]")
@@ -126,7 +142,17 @@ func (f serveFlags) serverConfig(log *slog.Logger) (server.Config, error) {
 		VerifyDelay: f.verifyDelay, RailDelay: f.railDelay, RailTimeout: f.railTimeout, MaxInquiries: f.maxInquiries,
 		QuoteTTL: f.quoteTTL, JobLease: f.leaseTime, ShutdownTimeout: f.shutdownTimeout, RateMaxAge: f.rateMaxAge,
 		SandboxBankDB: f.sandboxBankDB, Log: log,
+		MaxSubmissions: f.maxSubmits, SettlementDeadline: f.settleBy, ReversalWindow: f.reversalWin, SandboxPending: f.sandboxPend,
 	}
+	for _, w := range []struct {
+		flag string
+		n    int
+	}{{"--bank-workers", f.bankWorkers}, {"--webhook-workers", f.hookWorkers}, {"--verify-workers", f.verifyWorkers}} {
+		if w.n < 1 {
+			return cfg, fmt.Errorf("%s must be at least 1, got %d", w.flag, w.n)
+		}
+	}
+	cfg.Workers = worker.DefaultPools(f.bankWorkers, f.hookWorkers, f.verifyWorkers)
 	if f.fees != "" {
 		if cfg.Fees, err = money.ParseSchedule(f.fees); err != nil {
 			return cfg, fmt.Errorf("--fees: %w", err)
