@@ -77,27 +77,50 @@ func wantCount(t *testing.T, what string, f func(context.Context, string) (int, 
 	}
 }
 
-// submitTimeout submits with a 50 ms deadline and checks that the bank does
-// not answer: an error wrapping the deadline, after the deadline.
-func submitTimeout(t *testing.T, s *Sandbox, tr offramp.RailTransfer) {
+// watchCommits makes the sandbox report on the returned channel each
+// reference it has committed a Submit for, before it answers or goes
+// silent: tests wait on it instead of polling or sleeping. Set it before
+// any Submit runs.
+func watchCommits(s *Sandbox, buffer int) <-chan string {
+	ch := make(chan string, buffer)
+	s.committed = func(ref string) { ch <- ref }
+	return ch
+}
+
+// submitUnanswered submits a transfer the bank does not answer: Submit is
+// still blocked once the bank has committed the transfer, and returns an
+// error wrapping context.Canceled when its caller gives up.
+func submitUnanswered(t *testing.T, s *Sandbox, tr offramp.RailTransfer) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	committed := watchCommits(s, 1)
+	defer func() { s.committed = nil }()
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	start := time.Now()
-	res, err := s.Submit(ctx, tr)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Submit(%s) = %+v, %v; want an error wrapping context.DeadlineExceeded", tr.Reference, res, err)
+	done := make(chan error, 1)
+	go func() {
+		res, err := s.Submit(ctx, tr)
+		if err == nil {
+			err = fmt.Errorf("answered %+v", res)
+		}
+		done <- err
+	}()
+	<-committed
+	select {
+	case err := <-done:
+		t.Fatalf("Submit(%s) returned (%v) before its caller gave up; the bank must stay silent", tr.Reference, err)
+	default:
 	}
-	if el := time.Since(start); el < 50*time.Millisecond {
-		t.Fatalf("Submit(%s) returned after %v, before the 50 ms deadline", tr.Reference, el)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Submit(%s) = %v; want an error wrapping context.Canceled", tr.Reference, err)
 	}
 }
 
-func TestImplementsRail(t *testing.T) {
+func TestCapabilities(t *testing.T) {
 	s, _ := openTest(t, SandboxOptions{})
 	var r offramp.Rail = s
-	if !r.DedupsReferences() {
-		t.Fatal("DedupsReferences = false, want true")
+	if got, want := r.Capabilities(), (offramp.RailCapabilities{DedupsReferences: true, PostingDelay: 0}); got != want {
+		t.Fatalf("Capabilities() = %+v, want %+v", got, want)
 	}
 }
 
@@ -148,12 +171,19 @@ func TestDefaultSettleIsTwoSeconds(t *testing.T) {
 	}
 }
 
-func TestSettlementWithSystemClock(t *testing.T) {
-	s, _ := openTest(t, SandboxOptions{Settle: 20 * time.Millisecond})
+// TestSystemClockByDefault: without a Clock the bank books transfers on
+// the system clock (checked by bracketing, not by sleeping).
+func TestSystemClockByDefault(t *testing.T) {
+	s, _ := openTest(t, SandboxOptions{})
+	before := time.Now().UnixNano()
 	mustSubmit(t, s, transfer("ref-sys", "123456789"))
-	time.Sleep(30 * time.Millisecond)
-	if res := mustInquire(t, s, "ref-sys"); res.Status != offramp.RailSuccess {
-		t.Fatalf("Inquire after Settle on the system clock = %+v, want SUCCESS", res)
+	after := time.Now().UnixNano()
+	var at int64
+	if err := s.r.QueryRow(`SELECT accepted_at FROM transfers WHERE reference = 'ref-sys'`).Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	if at < before || at > after {
+		t.Fatalf("accepted_at = %d, want within [%d, %d] on the system clock", at, before, after)
 	}
 }
 
@@ -184,8 +214,8 @@ func TestNoAnswer4444CommitsAndSettles(t *testing.T) {
 	s, _ := openTest(t, SandboxOptions{Settle: testSettle, Clock: clk})
 	tr := transfer("ref-timeout", "1111114444")
 
-	submitTimeout(t, s, tr)
-	// The bank committed the transfer although the caller saw a timeout.
+	submitUnanswered(t, s, tr)
+	// The bank committed the transfer although the caller gave up.
 	wantCount(t, "Transfers", s.Transfers, tr.Reference, 1)
 	if res := mustInquire(t, s, tr.Reference); res.Status != offramp.RailAccepted {
 		t.Fatalf("Inquire before Settle = %+v, want ACCEPTED", res)
@@ -196,7 +226,7 @@ func TestNoAnswer4444CommitsAndSettles(t *testing.T) {
 		t.Fatalf("Inquire after Settle = %+v, want SUCCESS with a 12-digit UTR", res)
 	}
 	// A resend is deduplicated and still not answered.
-	submitTimeout(t, s, tr)
+	submitUnanswered(t, s, tr)
 	wantCount(t, "Transfers", s.Transfers, tr.Reference, 1)
 	wantCount(t, "SubmitCalls", s.SubmitCalls, tr.Reference, 2)
 	if again := mustInquire(t, s, tr.Reference); again != res {
@@ -209,13 +239,13 @@ func TestNeverSettles5555(t *testing.T) {
 	s, _ := openTest(t, SandboxOptions{Settle: testSettle, Clock: clk})
 	tr := transfer("ref-unknown", "2222225555")
 
-	submitTimeout(t, s, tr)
+	submitUnanswered(t, s, tr)
 	wantCount(t, "Transfers", s.Transfers, tr.Reference, 1)
 	clk.Advance(365 * 24 * time.Hour)
 	if res := mustInquire(t, s, tr.Reference); res != (offramp.RailResult{Status: offramp.RailAccepted}) {
 		t.Fatalf("Inquire a year later = %+v, want ACCEPTED", res)
 	}
-	submitTimeout(t, s, tr)
+	submitUnanswered(t, s, tr)
 	wantCount(t, "Transfers", s.Transfers, tr.Reference, 1)
 	if res := mustInquire(t, s, tr.Reference); res.Status != offramp.RailAccepted {
 		t.Fatalf("Inquire after resend = %+v, want ACCEPTED", res)
@@ -247,18 +277,25 @@ func TestConcurrentSubmitsOneTransfer(t *testing.T) {
 			s, _ := openTest(t, SandboxOptions{Clock: newFakeClock()})
 			tr := transfer("ref-concurrent", tc.account)
 			const n = 20
+			committed := watchCommits(s, n)
+			// The silent bank's callers give up once all n calls have been
+			// committed (and so are blocked, or about to be).
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if !tc.silent {
+				// An answering bank must answer whenever it is asked.
+				ctx = context.Background()
+			}
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
 			start := make(chan struct{})
 			for range n {
 				wg.Go(func() {
 					<-start
-					ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-					defer cancel()
 					res, err := s.Submit(ctx, tr)
 					switch {
-					case tc.silent && !errors.Is(err, context.DeadlineExceeded):
-						errs <- fmt.Errorf("Submit = %+v, %v; want a deadline error", res, err)
+					case tc.silent && !errors.Is(err, context.Canceled):
+						errs <- fmt.Errorf("Submit = %+v, %v; want an error wrapping context.Canceled", res, err)
 					case !tc.silent && err != nil:
 						errs <- err
 					case !tc.silent && res.Status != tc.want:
@@ -267,6 +304,10 @@ func TestConcurrentSubmitsOneTransfer(t *testing.T) {
 				})
 			}
 			close(start)
+			for range n {
+				<-committed
+			}
+			cancel()
 			wg.Wait()
 			close(errs)
 			for err := range errs {
@@ -391,31 +432,20 @@ func TestCloseReleasesSilentSubmit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	committed := watchCommits(s, 1)
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.Submit(context.Background(), transfer("ref-close", "1111114444"))
 		done <- err
 	}()
 	// Wait until the bank has recorded it, so Close does not race the write.
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if n, _ := s.Transfers(context.Background(), "ref-close"); n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("transfer never recorded")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	<-committed
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("Submit returned no error after Close")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Submit still blocked after Close")
+	// A Submit still blocked here would hang the test until its timeout.
+	if err := <-done; !errors.Is(err, errClosed) {
+		t.Fatalf("Submit after Close = %v, want an error wrapping errClosed", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
@@ -430,7 +460,7 @@ func TestReopenKeepsBooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSubmit(t, s, transfer("ref-persist", "123456789"))
-	submitTimeout(t, s, transfer("ref-persist-5555", "2222225555"))
+	submitUnanswered(t, s, transfer("ref-persist-5555", "2222225555"))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -529,10 +559,11 @@ func TestOpenSandboxRefusesBadOptions(t *testing.T) {
 		path string
 		opts SandboxOptions
 	}{
-		"empty path":      {"", SandboxOptions{}},
-		"memory":          {":memory:", SandboxOptions{}},
-		"dsn parameters":  {filepath.Join(dir, "b.db") + "?mode=memory", SandboxOptions{}},
-		"negative settle": {filepath.Join(dir, "c.db"), SandboxOptions{Settle: -time.Second}},
+		"empty path":       {"", SandboxOptions{}},
+		"memory":           {":memory:", SandboxOptions{}},
+		"dsn parameters":   {filepath.Join(dir, "b.db") + "?mode=memory", SandboxOptions{}},
+		"negative settle":  {filepath.Join(dir, "c.db"), SandboxOptions{Settle: -time.Second}},
+		"negative pending": {filepath.Join(dir, "d.db"), SandboxOptions{Pending: -time.Second}},
 	} {
 		if s, err := OpenSandbox(tc.path, tc.opts); err == nil {
 			s.Close()
@@ -552,6 +583,11 @@ func TestBehaviourOf(t *testing.T) {
 		"333":          behaveOrdinary,
 		"":             behaveOrdinary,
 		"123455554444": behaveNoAnswer,
+		"1236666":      behavePending,
+		"7777":         behaveReverses,
+		"77776666":     behavePending,
+		"66667777":     behaveReverses,
+		"7776":         behaveOrdinary,
 	} {
 		if got := behaviourOf(account); got != want {
 			t.Errorf("behaviourOf(%q) = %s, want %s", account, got, want)

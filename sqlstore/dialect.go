@@ -36,11 +36,12 @@ type dialect interface {
 	// truncated to microseconds before they get here.
 	timeArg(t time.Time) any
 
-	// skipLocked ends the SELECT that picks jobs to claim. PostgreSQL needs
-	// FOR UPDATE SKIP LOCKED so that concurrent claimers in different
-	// transactions take different rows; SQLite has a single writer, so
-	// the claiming transaction already excludes every other one.
-	skipLocked() string
+	// skipLocked ends the SELECT that locks the jobs a claim takes, whose
+	// FROM names the jobs table as alias. PostgreSQL needs FOR UPDATE OF
+	// alias SKIP LOCKED so that concurrent claimers in different
+	// transactions take different rows; SQLite has a single writer, so the
+	// claiming transaction already excludes every other one.
+	skipLocked(alias string) string
 
 	// journalSeqGenerated tells that the engine numbers journals itself
 	// (an identity column) instead of AppendJournal reading MAX(seq) + 1,
@@ -50,7 +51,10 @@ type dialect interface {
 
 	// classify tells constraint violations and transient conditions apart.
 	// For a unique violation, target is "table.column" of the column that
-	// distinguishes the index (the last one), e.g. "customers.email".
+	// distinguishes the index (the last one), e.g. "customers.email"; for a
+	// CHECK violation it is the constraint's name, e.g.
+	// "payouts_status_phase_check" (migrations name every CHECK alike on
+	// both engines).
 	classify(err error) (kind errKind, target string)
 
 	// redact strips from a driver error what may quote stored values, before
@@ -64,6 +68,10 @@ const (
 	errOther errKind = iota
 	errUnique
 	errForeignKey
+	// errCheck: a CHECK constraint refused the row. The schema's CHECKs
+	// encode invariants the service keeps, so this is a bug, never a
+	// caller's mistake.
+	errCheck
 	errBusy
 	errInterrupted
 	// errRetry: the transaction lost a race with a concurrent one
@@ -79,7 +87,7 @@ func (sqliteDialect) gooseDialect() goose.Dialect { return goose.DialectSQLite3 
 func (sqliteDialect) migrationsDir() string       { return "migrations/sqlite" }
 func (sqliteDialect) rebind(q string) string      { return q }
 func (sqliteDialect) readTx() *sql.TxOptions      { return &sql.TxOptions{ReadOnly: true} }
-func (sqliteDialect) skipLocked() string          { return "" }
+func (sqliteDialect) skipLocked(string) string    { return "" }
 func (sqliteDialect) journalSeqGenerated() bool   { return false }
 func (sqliteDialect) redact(err error) error      { return err }
 
@@ -100,6 +108,8 @@ func (sqliteDialect) classify(err error) (errKind, string) {
 		return errUnique, uniqueTarget(se.Error())
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return errForeignKey, ""
+	case sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return errCheck, checkTarget(se.Error())
 	}
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
@@ -127,6 +137,22 @@ func uniqueTarget(msg string) string {
 		cols = cols[j+2:]
 	}
 	return strings.TrimSpace(cols)
+}
+
+// checkTarget extracts the constraint name from SQLite's message, e.g.
+// "constraint failed: CHECK constraint failed: payouts_status_check (275)"
+// gives "payouts_status_check". An unnamed CHECK gives its expression.
+func checkTarget(msg string) string {
+	const marker = "CHECK constraint failed: "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return ""
+	}
+	name := msg[i+len(marker):]
+	if j := strings.LastIndex(name, " ("); j >= 0 {
+		name = name[:j] // the result code
+	}
+	return strings.TrimSpace(name)
 }
 
 // rebindDollar rewrites ? placeholders as $1, $2, ... outside quoted

@@ -21,10 +21,13 @@ var uniqueField = map[string]struct{ field, msg string }{
 	"bank_accounts.vpa_index":            {"vpa", offramp.MsgVPAInUse},
 	"orgs.api_key":                       {"api_key", "API key already in use"},
 	"payouts.client_reference_id":        {"client_reference_id", offramp.MsgClientRefExists},
+	// One live payout per exchange order (payouts_org_exchange_order_live_key).
+	"payouts.exchange_order_id": {"exchange_order_id", offramp.MsgOrderInUse},
 }
 
 // mapErr turns a database error into what callers of offramp.Store expect:
-// ErrNotFound, a CodeConflict *offramp.Error for a unique violation, a
+// ErrNotFound, a CodeConflict *offramp.Error for a unique violation, an
+// internal error naming the constraint for a CHECK violation, a
 // CodeUnavailable one (wrapping the context error) when ctx ended or when
 // the database is busy or unreachable, or an internal error. op names the operation for the log; it never carries a
 // value, so no secret reaches an error message.
@@ -59,6 +62,11 @@ func (s *Store) mapErr(ctx context.Context, op string, err error) error {
 		return &offramp.Error{Code: offramp.CodeConflict, Message: "the object already exists", Err: err}
 	case errForeignKey:
 		return fmt.Errorf("sqlstore: %s: a referenced object does not exist: %w", op, offramp.ErrNotFound)
+	case errCheck:
+		// An internal error (no *offramp.Error): the caller broke an
+		// invariant of the schema. The name says which; the message never
+		// quotes the row.
+		return fmt.Errorf("sqlstore: %s: the row breaks the constraint %s: %w", op, target, err)
 	case errBusy, errRetry:
 		return &offramp.Error{Code: offramp.CodeUnavailable, Message: "the database is busy; try again", Err: err}
 	case errInterrupted:

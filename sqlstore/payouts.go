@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,7 +13,8 @@ import (
 const payoutCols = `id, org_id, customer_id, bank_id, quotation_id, client_reference_id,
 	exchange_order_id, exchange_transfer_id, asset, fiat, payment_method,
 	sending_amount, rate, gross_fiat, receiving_amount, fees, status, phase, rail_reference,
-	utr, failure_reason, limit_day, inquiries, created_at, updated_at`
+	utr, failure_reason, limit_day, inquiries, created_at, updated_at,
+	submissions, submitted_at, paid_at, last_bank_answer, review_reason`
 
 func (t *tx) scanPayout(r rowScanner) (offramp.Payout, error) {
 	var p offramp.Payout
@@ -21,7 +23,8 @@ func (t *tx) scanPayout(r rowScanner) (offramp.Payout, error) {
 		&p.ExchangeOrderID, &p.ExchangeTransferID, &p.Asset, &p.Fiat, &p.PaymentMethod,
 		decCol{&p.SendingAmount}, decCol{&p.Rate}, decCol{&p.GrossFiat}, decCol{&p.ReceivingAmount},
 		&fees, &p.Status, &p.Phase, &p.RailReference,
-		&p.UTR, &p.FailureReason, &p.LimitDay, &p.Inquiries, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt})
+		&p.UTR, &p.FailureReason, &p.LimitDay, &p.Inquiries, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt},
+		&p.Submissions, timeCol{&p.SubmittedAt}, timeCol{&p.PaidAt}, &p.LastBankAnswer, &p.ReviewReason)
 	if err != nil {
 		return offramp.Payout{}, err
 	}
@@ -139,24 +142,29 @@ func (t *tx) CreatePayout(ctx context.Context, p offramp.Payout) error {
 		return err
 	}
 	_, err = t.exec(ctx, op, `INSERT INTO payouts (`+payoutCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.OrgID, p.CustomerID, p.BankID, p.QuotationID, p.ClientReferenceID,
 		p.ExchangeOrderID, p.ExchangeTransferID, p.Asset, p.Fiat, p.PaymentMethod,
 		decText(p.SendingAmount), decText(p.Rate), decText(p.GrossFiat), decText(p.ReceivingAmount),
 		fees, string(p.Status), string(p.Phase), p.RailReference,
-		p.UTR, p.FailureReason, p.LimitDay, p.Inquiries, t.ts(created), t.ts(updated))
+		p.UTR, p.FailureReason, p.LimitDay, p.Inquiries, t.ts(created), t.ts(updated),
+		p.Submissions, t.nullTime(p.SubmittedAt), t.nullTime(p.PaidAt), p.LastBankAnswer, p.ReviewReason)
 	return err
 }
 
 // UpdatePayout is a compare-and-set on (status, phase). Only the mutable
-// fields are written; amounts, references and the limit day never change.
+// fields are written; amounts, references, the limit day and created_at
+// never change. A zero SubmittedAt or PaidAt is stored as NULL (and reads
+// back zero).
 func (t *tx) UpdatePayout(ctx context.Context, p offramp.Payout, from offramp.PayoutStatus, fromPhase offramp.PayoutPhase) error {
 	const op = "update payout"
 	n, err := t.execAffected(ctx, op, `UPDATE payouts SET status = ?, phase = ?, utr = ?, failure_reason = ?,
-		exchange_transfer_id = ?, inquiries = ?, updated_at = ?
+		exchange_transfer_id = ?, inquiries = ?, submissions = ?, submitted_at = ?, paid_at = ?,
+		last_bank_answer = ?, review_reason = ?, updated_at = ?
 		WHERE org_id = ? AND id = ? AND status = ? AND phase = ?`,
 		string(p.Status), string(p.Phase), p.UTR, p.FailureReason,
-		p.ExchangeTransferID, p.Inquiries, t.ts(orNow(p.UpdatedAt, t.now)),
+		p.ExchangeTransferID, p.Inquiries, p.Submissions, t.nullTime(p.SubmittedAt), t.nullTime(p.PaidAt),
+		p.LastBankAnswer, p.ReviewReason, t.ts(orNow(p.UpdatedAt, t.now)),
 		p.OrgID, p.ID, string(from), string(fromPhase))
 	if err != nil {
 		return err
@@ -174,4 +182,140 @@ func ceilMicro(v time.Time) time.Time {
 		return tr.Add(time.Microsecond)
 	}
 	return tr
+}
+
+// PayoutByRailReference finds a payout of any organization by its bank
+// reference (payouts_rail_reference_key). An empty reference never
+// matches.
+func (t *tx) PayoutByRailReference(ctx context.Context, ref string) (offramp.Payout, error) {
+	const op = "get payout by rail reference"
+	if ref == "" {
+		return offramp.Payout{}, notFound(op)
+	}
+	p, err := t.scanPayout(t.queryRow(ctx, `SELECT `+payoutCols+` FROM payouts WHERE rail_reference = ?`, ref))
+	if err != nil {
+		return offramp.Payout{}, t.mapErr(ctx, op, err)
+	}
+	return p, nil
+}
+
+// PayoutAnyOrg finds a payout of any organization by id.
+func (t *tx) PayoutAnyOrg(ctx context.Context, id uuid.UUID) (offramp.Payout, error) {
+	const op = "get payout of any organization"
+	p, err := t.scanPayout(t.queryRow(ctx, `SELECT `+payoutCols+` FROM payouts WHERE id = ?`, id))
+	if err != nil {
+		return offramp.Payout{}, t.mapErr(ctx, op, err)
+	}
+	return p, nil
+}
+
+// AdminPayouts lists payouts oldest first (created_at, then id), at most
+// limit (which must be positive). Each filter has its index: the
+// organization's (payouts_org_created_idx, payouts_org_customer_created_idx),
+// the status's (payouts_status_created_idx), or creation order
+// (payouts_created_idx). A customer without an organization is looked up
+// through the customer's own organization, so it uses the organization's
+// index too.
+func (t *tx) AdminPayouts(ctx context.Context, f offramp.PayoutFilter, limit int) ([]offramp.Payout, error) {
+	const op = "list payouts for operators"
+	if limit < 1 {
+		return nil, offramp.Errorf(offramp.CodeInvalid, "limit must be at least 1")
+	}
+	var where []string
+	var args []any
+	switch {
+	case f.OrgID != uuid.Nil:
+		where, args = append(where, `org_id = ?`), append(args, f.OrgID)
+	case f.CustomerID != uuid.Nil:
+		where, args = append(where, `org_id = (SELECT org_id FROM customers WHERE id = ?)`), append(args, f.CustomerID)
+	}
+	if f.CustomerID != uuid.Nil {
+		where, args = append(where, `customer_id = ?`), append(args, f.CustomerID)
+	}
+	if f.Status != "" {
+		where, args = append(where, `status = ?`), append(args, string(f.Status))
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, `created_at >= ?`), append(args, t.ts(ceilMicro(f.From)))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, `created_at < ?`), append(args, t.ts(ceilMicro(f.To)))
+	}
+	query := `SELECT ` + payoutCols + ` FROM payouts`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	return t.listPayouts(ctx, op, query+` ORDER BY created_at, id LIMIT ?`, append(args, limit)...)
+}
+
+// payoutBatch is how many payouts ForEachPayout reads at a time.
+const payoutBatch = 500
+
+// ForEachPayout walks every payout in creation order (created_at, then
+// id), a batch at a time keyed on the last payout seen
+// (payouts_created_idx), so memory stays bounded and no result set is
+// open while fn runs (fn may use the transaction).
+func (t *tx) ForEachPayout(ctx context.Context, fn func(offramp.Payout) error) error {
+	const op = "walk payouts"
+	var last *offramp.Payout
+	for {
+		query, args := `SELECT `+payoutCols+` FROM payouts`, []any{}
+		if last != nil {
+			query += ` WHERE (created_at, id) > (?, ?)`
+			args = append(args, t.ts(last.CreatedAt), last.ID)
+		}
+		ps, err := t.listPayouts(ctx, op, query+` ORDER BY created_at, id LIMIT ?`, append(args, payoutBatch)...)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if len(ps) < payoutBatch {
+			return nil
+		}
+		last = &ps[len(ps)-1]
+	}
+}
+
+// PayoutStats counts payouts per phase (an index-only count over
+// payouts_phase_submitted_idx; the status of each phase is
+// PayoutPhase.Status, which payouts_status_phase_check holds every row to)
+// and reads the two oldest times from their indexes. Every phase is
+// listed, in the order of offramp.PayoutPhases, with zeros.
+func (t *tx) PayoutStats(ctx context.Context) (offramp.PayoutStats, error) {
+	const op = "count payouts"
+	counts := map[offramp.PayoutPhase]int{}
+	rows, err := t.query(ctx, op, `SELECT phase, COUNT(*) FROM payouts GROUP BY phase`)
+	if err != nil {
+		return offramp.PayoutStats{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ph offramp.PayoutPhase
+		var n int
+		if err := rows.Scan(&ph, &n); err != nil {
+			return offramp.PayoutStats{}, t.mapErr(ctx, op, err)
+		}
+		counts[ph] = n
+	}
+	if err := rows.Err(); err != nil {
+		return offramp.PayoutStats{}, t.mapErr(ctx, op, err)
+	}
+	rows.Close()
+	var st offramp.PayoutStats
+	for _, ph := range offramp.PayoutPhases {
+		st.Counts = append(st.Counts, offramp.PhaseCount{Status: ph.Status(), Phase: ph, N: counts[ph]})
+	}
+	if err := t.scanOne(ctx, op, `SELECT MIN(created_at) FROM payouts WHERE status = ?`,
+		[]any{string(offramp.PayoutInReview)}, timeCol{&st.OldestReview}); err != nil {
+		return offramp.PayoutStats{}, err
+	}
+	if err := t.scanOne(ctx, op, `SELECT MIN(submitted_at) FROM payouts WHERE phase = ?`,
+		[]any{string(offramp.PhaseSubmitted)}, timeCol{&st.OldestPending}); err != nil {
+		return offramp.PayoutStats{}, err
+	}
+	return st, nil
 }

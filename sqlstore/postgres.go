@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/backoff"
 	"github.com/offramp/offramp/vault"
 )
 
@@ -24,13 +24,18 @@ import (
 const pgConns = 16
 
 // Update's retry policy on PostgreSQL: at most pgAttempts runs of fn, with
-// a full-jitter exponential back-off between them, starting at
+// a full-jitter exponential back-off between them (pgBackoff), starting at
 // pgBackoffBase and capped at pgBackoffMax.
 const (
 	pgAttempts    = 10
 	pgBackoffBase = 2 * time.Millisecond
 	pgBackoffMax  = 100 * time.Millisecond
 )
+
+// pgBackoff is the wait before running fn again: Offramp's one retry
+// policy, with full jitter (anywhere from nothing to twice the nominal
+// delay), so that transactions that collided do not collide again.
+var pgBackoff = backoff.Policy{Base: pgBackoffBase, Max: pgBackoffMax, Jitter: 1}
 
 func openPostgres(ctx context.Context, dsn string, v *vault.Vault, opts Options) (*Store, error) {
 	if _, err := pgconn.ParseConfig(dsn); err != nil {
@@ -71,7 +76,9 @@ type postgresDialect struct{}
 func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }
 func (postgresDialect) migrationsDir() string       { return "migrations/postgres" }
 func (postgresDialect) rebind(q string) string      { return rebindDollar(q) }
-func (postgresDialect) skipLocked() string          { return " FOR UPDATE SKIP LOCKED" }
+func (postgresDialect) skipLocked(alias string) string {
+	return " FOR UPDATE OF " + alias + " SKIP LOCKED"
+}
 func (postgresDialect) journalSeqGenerated() bool   { return true }
 
 // A View is one snapshot: REPEATABLE READ, read only.
@@ -114,6 +121,9 @@ var pgUniqueIndexes = map[string]string{
 	"payouts_org_id_id_key":                 "payouts.id",
 	"payouts_org_client_reference_id_key":   "payouts.client_reference_id",
 	"payouts_rail_reference_key":            "payouts.rail_reference",
+	"payouts_org_exchange_order_live_key":   "payouts.exchange_order_id",
+	"jobs_kind_ref_key":                     "jobs.ref_id",
+	"audit_log_pkey":                        "audit_log.id",
 	"limit_usage_pkey":                      "limit_usage.day",
 	"edds_pkey":                             "edds.id",
 	"idempotency_keys_pkey":                 "idempotency_keys.key",
@@ -139,6 +149,7 @@ var numberingTargets = map[string]bool{
 const (
 	pgUniqueViolation      = "23505"
 	pgForeignKeyViolation  = "23503"
+	pgCheckViolation       = "23514"
 	pgSerializationFailure = "40001"
 	pgDeadlockDetected     = "40P01"
 	pgQueryCanceled        = "57014"
@@ -169,6 +180,8 @@ func (postgresDialect) classify(err error) (errKind, string) {
 		return errUnique, target
 	case pgForeignKeyViolation:
 		return errForeignKey, ""
+	case pgCheckViolation:
+		return errCheck, pe.ConstraintName
 	case pgSerializationFailure, pgDeadlockDetected:
 		return errRetry, ""
 	case pgQueryCanceled:
@@ -235,7 +248,8 @@ func (s *Store) updateConcurrent(ctx context.Context, fn func(offramp.Tx) error)
 			return err
 		}
 		s.retries.Add(1)
-		if err := sleepCtx(ctx, backoff(attempt)); err != nil {
+		wait, _ := pgBackoff.Delay(attempt)
+		if err := sleepCtx(ctx, wait); err != nil {
 			return s.mapErr(ctx, "retry", err)
 		}
 	}
@@ -275,15 +289,6 @@ func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (r
 		return t.retryErr != nil, m
 	}
 	return false, nil
-}
-
-// backoff is the full-jitter wait before attempt+1.
-func backoff(attempt int) time.Duration {
-	d := pgBackoffBase << (attempt - 1)
-	if d <= 0 || d > pgBackoffMax {
-		d = pgBackoffMax
-	}
-	return time.Duration(rand.Int64N(int64(d))) + time.Millisecond/4
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -130,7 +130,7 @@ func TestPostgresConcurrentClaims(t *testing.T) {
 				var got []offramp.Job
 				err := s.Update(ctx, func(tx offramp.Tx) error {
 					var err error
-					got, err = tx.ClaimJobs(ctx, now, owner, time.Hour, 5)
+					got, err = tx.ClaimJobs(ctx, offramp.JobClaim{Now: now, Owner: owner, Lease: time.Hour, Limit: 5})
 					return err
 				})
 				if err != nil {
@@ -174,7 +174,7 @@ func TestPostgresConcurrentClaims(t *testing.T) {
 func claimAll(t *testing.T, s *Store, at time.Time) int {
 	var n int
 	err := s.Update(t.Context(), func(tx offramp.Tx) error {
-		jobs, err := tx.ClaimJobs(t.Context(), at, "probe", time.Minute, 1000)
+		jobs, err := tx.ClaimJobs(t.Context(), offramp.JobClaim{Now: at, Owner: "probe", Lease: time.Minute, Limit: 1000})
 		n = len(jobs)
 		return err
 	})

@@ -72,6 +72,7 @@ var sealedTables = []sealedTable{
 			"itr_report_urls", "itr_report_passwords",
 		},
 	},
+	{name: "audit_log", key: "id", sealed: []string{"reason", "details"}},
 }
 
 // sealedRow is one row as read for Rekey and VerifyKey: the ciphertexts

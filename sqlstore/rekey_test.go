@@ -37,12 +37,13 @@ type rekeyFixture struct {
 	banks     []offramp.BankAccount
 	edds      []offramp.EDD
 	quotation offramp.Quotation
+	audit     offramp.AuditEntry
 }
 
 // fillRekey stores two organizations and, in the first, customers with
-// and without KYC, bank accounts and VPAs, two EDDs and a quotation:
-// every sealed column and blind index, empty values (NULL indexes)
-// included.
+// and without KYC, bank accounts and VPAs, two EDDs, a quotation and an
+// audit entry: every sealed column and blind index, empty values (NULL
+// indexes) included.
 func fillRekey(t *testing.T, s *Store) rekeyFixture {
 	t.Helper()
 	ctx := t.Context()
@@ -115,7 +116,15 @@ func fillRekey(t *testing.T, s *Store) rekeyFixture {
 		},
 		Status: offramp.QuotationUnlinked, CreatedAt: at, ExpiresAt: at.Add(30 * time.Second),
 	}
+	fx.audit = offramp.AuditEntry{
+		ID: uuid.New(), OrgID: org.ID, Actor: "ops@exchange.example", Action: "payout.resolve_paid",
+		ObjectType: offramp.ObjectPayout, ObjectID: uuid.New(), Reason: "Rekey Customer 0 called: credited",
+		Details: map[string]string{"utr": "UTR0001", "note": "second approver agreed"}, CreatedAt: at,
+	}
 	err := s.Update(ctx, func(tx offramp.Tx) error {
+		if err := tx.AppendAudit(ctx, fx.audit); err != nil {
+			return err
+		}
 		for _, o := range fx.orgs {
 			if err := tx.CreateOrg(ctx, o); err != nil {
 				return err
@@ -152,6 +161,7 @@ type rekeySnapshot struct {
 	banks     []offramp.BankAccount
 	edds      []offramp.EDD
 	quotation offramp.Quotation
+	audit     []offramp.AuditEntry
 	lookups   map[string]uuid.UUID
 }
 
@@ -219,6 +229,9 @@ func readRekey(ctx context.Context, s *Store, fx rekeyFixture) (rekeySnapshot, e
 			snap.edds = append(snap.edds, got)
 		}
 		var err error
+		if snap.audit, err = tx.AuditEntries(ctx, fx.audit.ObjectType, fx.audit.ObjectID); err != nil {
+			return err
+		}
 		snap.quotation, err = tx.Quotation(ctx, org, fx.quotation.ID)
 		return err
 	})
@@ -274,6 +287,9 @@ func testRekey(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !reflect.DeepEqual(before.audit, []offramp.AuditEntry{fx.audit}) {
+		t.Fatalf("audit entries read back %+v, want %+v", before.audit, fx.audit)
+	}
 	if n, err := s.VerifyKey(ctx); err != nil || n != len(sealedTables) {
 		t.Fatalf("VerifyKey with the right key: %d, %v; want %d rows", n, err, len(sealedTables))
 	}
@@ -327,6 +343,7 @@ func testRekey(t *testing.T, dsn string) {
 		"quotations.risk_parameters": 1,
 		"edds.source_of_income":      2, "edds.bank_statement_urls": 2, "edds.bank_statement_passwords": 2,
 		"edds.itr_report_urls": 2, "edds.itr_report_passwords": 2,
+		"audit_log.reason": 1, "audit_log.details": 1,
 	}
 	if !reflect.DeepEqual(counts, want) {
 		t.Fatalf("Rekey counts\n%v\nwant\n%v", counts, want)

@@ -290,7 +290,9 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 // Migrate applies the embedded migrations that have not run yet. On SQLite
 // it holds the writer, so it never interleaves with an Update; on
 // PostgreSQL it holds a session advisory lock, so that server processes
-// started together migrate one after the other.
+// started together migrate one after the other. On SQLite the write
+// connection has foreign keys on afterwards, whether a migration (some
+// rebuild tables with them off) succeeded or failed.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.acquireWriter(ctx); err != nil {
 		return err
@@ -313,8 +315,43 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+	_, err = p.Up(ctx)
+	if !s.concurrent {
+		// goose ran on the single write connection. A migration that
+		// rebuilds a table (NO TRANSACTION: foreign keys off, BEGIN, ...,
+		// COMMIT, foreign keys on) and failed half way leaves that
+		// connection inside its transaction with foreign keys off: roll it
+		// back and turn them on again, so every later Update has them.
+		if ferr := s.restoreWriteConn(context.WithoutCancel(ctx), err != nil); ferr != nil {
+			return errors.Join(wrapMigrate(err), ferr)
+		}
+	}
+	return wrapMigrate(err)
+}
+
+func wrapMigrate(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlstore: migrate: %w", err)
+}
+
+// restoreWriteConn makes sure SQLite's write connection is out of any
+// transaction (after a failed migration) and enforces foreign keys.
+func (s *Store) restoreWriteConn(ctx context.Context, failed bool) error {
+	if failed {
+		// "no transaction is active" when the failure was outside one.
+		s.wdb.ExecContext(ctx, "ROLLBACK")
+	}
+	if _, err := s.wdb.ExecContext(ctx, "PRAGMA foreign_keys = ON"); err != nil {
+		return fmt.Errorf("sqlstore: migrate: enable foreign keys: %w", err)
+	}
+	var on int
+	if err := s.wdb.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+		return fmt.Errorf("sqlstore: migrate: check foreign keys: %w", err)
+	}
+	if on != 1 {
+		return errors.New("sqlstore: migrate: foreign keys are off on the write connection")
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ type Pool struct {
 	// to at most one pool. A kind in no pool is never run.
 	Kinds []offramp.JobKind
 	// Capacity is how many of these jobs run at once in this runner
-	// (default 4).
+	// (default 4 when not positive).
 	Capacity int
 	// PerOrg caps the jobs of these kinds one organization may hold leased
 	// at once (default max(1, Capacity/2), at most Capacity). The store
@@ -54,14 +54,17 @@ type Pool struct {
 	PerOrg int
 }
 
-// DefaultPools are the pools of a Config without Pools: bank calls, webhook
-// deliveries and verifications each get their own slots. Jobs mostly wait
-// on the network, so capacity is not tied to cores.
-func DefaultPools() []Pool {
+// DefaultPools splits the work into bank calls ("bank": process_payout),
+// webhook deliveries ("webhook": deliver_webhook) and verifications
+// ("verify": verify_kyc, verify_bank, verify_edd), with the given
+// capacities and the default PerOrg (half of each). A Config without Pools
+// uses DefaultPools(8, 8, 4). Jobs mostly wait on the network, so capacity
+// is not tied to cores.
+func DefaultPools(bank, webhook, verify int) []Pool {
 	return []Pool{
-		{Name: "bank", Kinds: []offramp.JobKind{offramp.JobProcessPayout}, Capacity: 8},
-		{Name: "webhook", Kinds: []offramp.JobKind{offramp.JobDeliverWebhook}, Capacity: 8},
-		{Name: "verify", Kinds: []offramp.JobKind{offramp.JobVerifyKYC, offramp.JobVerifyBank, offramp.JobVerifyEDD}, Capacity: 4},
+		{Name: "bank", Kinds: []offramp.JobKind{offramp.JobProcessPayout}, Capacity: bank},
+		{Name: "webhook", Kinds: []offramp.JobKind{offramp.JobDeliverWebhook}, Capacity: webhook},
+		{Name: "verify", Kinds: []offramp.JobKind{offramp.JobVerifyKYC, offramp.JobVerifyBank, offramp.JobVerifyEDD}, Capacity: verify},
 	}
 }
 
@@ -78,8 +81,8 @@ type Config struct {
 	// whose runner died becomes claimable again when it lapses. A handler
 	// runs with a timeout of Lease.
 	Lease time.Duration
-	// Pools split the work by kind (default DefaultPools()). New panics on
-	// a pool without kinds or a kind in two pools.
+	// Pools split the work by kind (nil: DefaultPools(8, 8, 4)). New
+	// panics on a pool without kinds or a kind in two pools.
 	Pools []Pool
 	Log   *slog.Logger
 	// Registerer, when set, gets the runner's metrics:
@@ -123,7 +126,7 @@ func New(cfg Config) *Runner {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Pools == nil {
-		cfg.Pools = DefaultPools()
+		cfg.Pools = DefaultPools(8, 8, 4)
 	}
 	r := &Runner{cfg: cfg, id: "worker-" + uuid.NewString(), pools: normalize(cfg.Pools)}
 	r.done = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -245,6 +248,9 @@ func (r *Runner) runPool(ctx context.Context, p Pool) {
 		// may have rescheduled its job for now), or on the next tick.
 		select {
 		case <-ctx.Done():
+			if n := len(sem); n > 0 {
+				r.cfg.Log.Info("worker stopping: waiting for jobs in flight", "pool", p.Name, "jobs", n)
+			}
 			return
 		case <-freed:
 		case <-t.C:

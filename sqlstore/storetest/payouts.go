@@ -227,6 +227,28 @@ func makePayout(q offramp.Quotation, n int) offramp.Payout {
 	}
 }
 
+// inStatus makes p a payout in wire status st that the schema accepts:
+// the status's first phase in the state machine, and what the CHECKs of
+// migration 00004 require with it (a UTR and a payment time for SUCCESS, a
+// failure reason for FAILED and REFUNDED, a review reason for IN_REVIEW,
+// none of them otherwise).
+func inStatus(p *offramp.Payout, st offramp.PayoutStatus) {
+	p.Status = st
+	p.UTR, p.FailureReason, p.PaidAt, p.ReviewReason = "", "", time.Time{}, ""
+	switch st {
+	case offramp.PayoutProcessing:
+		p.Phase = offramp.PhaseQueued
+	case offramp.PayoutSuccess:
+		p.Phase, p.UTR, p.PaidAt = offramp.PhasePaid, "UTR"+p.ID.String()[:8], p.CreatedAt.Add(time.Minute)
+	case offramp.PayoutFailed:
+		p.Phase, p.FailureReason = offramp.PhaseRejected, offramp.ReasonBeneficiaryBankRejected
+	case offramp.PayoutRefunded:
+		p.Phase, p.FailureReason = offramp.PhaseCryptoReturned, offramp.ReasonBeneficiaryBankRejected
+	case offramp.PayoutInReview:
+		p.Phase, p.ReviewReason = offramp.PhaseManualReview, offramp.ReviewOutcomeUnknown
+	}
+}
+
 // createPayout writes a quotation and a payout of it, linked, the way the
 // service does: all in one transaction.
 func createPayout(t *testing.T, s offramp.Store, q offramp.Quotation, p offramp.Payout) (offramp.Quotation, offramp.Payout) {
@@ -528,9 +550,16 @@ func testPayoutRoundTrip(t *testing.T, s offramp.Store) {
 	c, b := newPayee(t, s, org, 1)
 	q := makeQuotation(c, b, 1)
 	p := makePayout(q, 1)
+	inStatus(&p, offramp.PayoutSuccess)
 	p.ExchangeTransferID = "tr-1"
 	p.UTR = "UTR0001"
 	p.Inquiries = 2
+	p.Submissions = 3
+	p.SubmittedAt = p.CreatedAt.Add(10 * time.Second)
+	p.PaidAt = p.CreatedAt.Add(50 * time.Second)
+	p.LastBankAnswer = "PAID utr=UTR0001"
+	// A payout settled after a review keeps why it was in review.
+	p.ReviewReason = offramp.ReviewSettlementOverdue
 	p.UpdatedAt = p.CreatedAt.Add(time.Minute)
 	createPayout(t, s, q, p)
 	got, err := getPayout(t, s, org.ID, p.ID)
@@ -664,9 +693,13 @@ func testUpdatePayout(t *testing.T, s offramp.Store) {
 	next.Status = offramp.PayoutSuccess
 	next.Phase = offramp.PhasePaid
 	next.UTR = "UTR123456789"
-	next.FailureReason = "none really"
 	next.ExchangeTransferID = "transfer-9"
 	next.Inquiries = 3
+	next.Submissions = 2
+	next.SubmittedAt = t0.Add(90 * time.Minute)
+	next.PaidAt = t0.Add(2 * time.Hour)
+	next.LastBankAnswer = "PAID"
+	next.ReviewReason = offramp.ReviewOutcomeUnknown
 	next.UpdatedAt = t0.Add(2 * time.Hour)
 	sneaky := next
 	sneaky.ReceivingAmount = dec("999999")
@@ -692,6 +725,23 @@ func testUpdatePayout(t *testing.T, s offramp.Store) {
 		t.Fatal(err)
 	}
 	wantSame(t, "after stale updates", got, next)
+
+	// The bank reverses the credit: the reason is written, the UTR kept,
+	// and zero times are written as zero.
+	reversed := next
+	reversed.Status, reversed.Phase = offramp.PayoutFailed, offramp.PhaseReversed
+	reversed.FailureReason = offramp.ReasonReversedByBank
+	reversed.SubmittedAt, reversed.PaidAt = time.Time{}, time.Time{}
+	reversed.LastBankAnswer = "REVERSED"
+	reversed.UpdatedAt = t0.Add(3 * time.Hour)
+	if err := upd(reversed, offramp.PayoutSuccess, offramp.PhasePaid); err != nil {
+		t.Fatal(err)
+	}
+	got, err = getPayout(t, s, org.ID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSame(t, "after the reversal", got, reversed)
 
 	missing := orig
 	missing.ID = uuid.New()
@@ -730,7 +780,7 @@ func testListPayouts(t *testing.T, s offramp.Store) {
 		if i%2 == 1 {
 			c, b = c2, b2
 		}
-		ps = append(ps, newPayout(t, s, c, b, i+1, func(p *offramp.Payout) { p.Status = st }))
+		ps = append(ps, newPayout(t, s, c, b, i+1, func(p *offramp.Payout) { inStatus(p, st) }))
 	}
 	newPayout(t, s, oc, ob, 1, nil)
 	page := offramp.Page{Number: 1, Size: 50}
@@ -782,7 +832,7 @@ func testListPayouts(t *testing.T, s offramp.Store) {
 	// Equal times: id descending.
 	same := []offramp.Payout{
 		newPayout(t, s, c1, b1, 100, nil),
-		newPayout(t, s, c1, b1, 100, func(p *offramp.Payout) { p.ClientReferenceID = "x" }),
+		newPayout(t, s, c1, b1, 100, func(p *offramp.Payout) { p.ClientReferenceID, p.ExchangeOrderID = "x", "order-x" }),
 	}
 	got, _ = listPayouts(t, s, org.ID, offramp.PayoutFilter{From: same[0].CreatedAt}, page)
 	if len(got) != 2 || got[0].ID.String() < got[1].ID.String() {
@@ -807,7 +857,7 @@ func testPayoutsByExchangeOrder(t *testing.T, s offramp.Store) {
 	c, b := newPayee(t, s, org, 1)
 	first := newPayout(t, s, c, b, 1, func(p *offramp.Payout) {
 		p.ExchangeOrderID = "order-A"
-		p.Status, p.Phase = offramp.PayoutFailed, offramp.PhaseRejected
+		inStatus(p, offramp.PayoutFailed)
 	})
 	retry := newPayout(t, s, c, b, 2, func(p *offramp.Payout) { p.ExchangeOrderID = "order-A" })
 	newPayout(t, s, c, b, 3, func(p *offramp.Payout) { p.ExchangeOrderID = "order-B" })
@@ -846,10 +896,10 @@ func testUnlinkedPayouts(t *testing.T, s offramp.Store) {
 	})
 	a1 := newPayout(t, s, ca, ba, 1, nil)
 	newPayout(t, s, ca, ba, 2, func(p *offramp.Payout) { p.ExchangeTransferID = "tr-2" })
-	newPayout(t, s, ca, ba, 3, func(p *offramp.Payout) { p.Status = offramp.PayoutFailed })
-	newPayout(t, s, ca, ba, 4, func(p *offramp.Payout) { p.Status = offramp.PayoutRefunded })
-	a5 := newPayout(t, s, ca, ba, 5, func(p *offramp.Payout) { p.Status = offramp.PayoutSuccess })
-	b6 := newPayout(t, s, cb, bb, 6, func(p *offramp.Payout) { p.Status = offramp.PayoutInReview })
+	newPayout(t, s, ca, ba, 3, func(p *offramp.Payout) { inStatus(p, offramp.PayoutFailed) })
+	newPayout(t, s, ca, ba, 4, func(p *offramp.Payout) { inStatus(p, offramp.PayoutRefunded) })
+	a5 := newPayout(t, s, ca, ba, 5, func(p *offramp.Payout) { inStatus(p, offramp.PayoutSuccess) })
+	b6 := newPayout(t, s, cb, bb, 6, func(p *offramp.Payout) { inStatus(p, offramp.PayoutInReview) })
 	b7 := newPayout(t, s, cb, bb, 7, nil)
 	var got []offramp.Payout
 	view(t, s, func(tx offramp.ReadTx) error {
@@ -916,7 +966,7 @@ func testDecimalExactness(t *testing.T, s offramp.Store) {
 		var postings []offramp.Posting
 		postings = append(postings, offramp.Posting{Account: offramp.AccountBankFloat, Currency: "INR", Amount: d})
 		postings = append(postings, offramp.Posting{Account: offramp.AccountCustomerPayable, Currency: "INR", Amount: d.Neg()})
-		p := newPayout(t, s, c, b, 100+len(values), func(p *offramp.Payout) { p.ClientReferenceID = "" })
+		p := newPayout(t, s, c, b, 100+len(values), func(p *offramp.Payout) { p.ClientReferenceID, p.ExchangeOrderID = "", "" })
 		j := offramp.Journal{ID: uuid.New(), OrgID: org.ID, PayoutID: p.ID, Kind: "payout_paid", Postings: postings, CreatedAt: t0}
 		update(t, s, func(tx offramp.Tx) error { return tx.AppendJournal(ctx, j) })
 		view(t, s, func(tx offramp.ReadTx) error {

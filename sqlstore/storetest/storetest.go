@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) offramp.Store) {
 		{"ViewSnapshot", testViewSnapshot},
 		{"WebhookDeliveries", testWebhookDeliveries},
 	}
-	for _, tc := range append(tests, payoutTests...) {
+	for _, tc := range slices.Concat(tests, payoutTests, engineTests) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
 		})
@@ -1009,7 +1010,7 @@ func claim(t *testing.T, s offramp.Store, now time.Time, owner string, lease tim
 	var jobs []offramp.Job
 	update(t, s, func(tx offramp.Tx) error {
 		var err error
-		jobs, err = tx.ClaimJobs(t.Context(), now, owner, lease, limit)
+		jobs, err = tx.ClaimJobs(t.Context(), offramp.JobClaim{Now: now, Owner: owner, Lease: lease, Limit: limit})
 		return err
 	})
 	return jobs
@@ -1025,7 +1026,7 @@ func testJobs(t *testing.T, s offramp.Store) {
 		t.Fatalf("claimed a job before its time: %+v", got)
 	}
 	got := claim(t, s, t0, "w1", time.Minute, 10)
-	j.Attempts = 1
+	j.Attempts, j.Lease = 1, "w1"
 	wantEqual(t, "first claim", got, []offramp.Job{j})
 
 	// Leased: nobody else gets it, not even at the lease's last instant.
@@ -1038,7 +1039,7 @@ func testJobs(t *testing.T, s offramp.Store) {
 	// The lease lapsed (w1 crashed): w2 takes over.
 	later := t0.Add(time.Minute + time.Microsecond)
 	got = claim(t, s, later, "w2", time.Minute, 10)
-	j.Attempts = 2
+	j.Attempts, j.Lease = 2, "w2"
 	wantEqual(t, "reclaim after lease expiry", got, []offramp.Job{j})
 
 	err := updateErr(t, s, func(tx offramp.Tx) error { return tx.FinishJob(ctx, j.ID, "w1") })
@@ -1052,7 +1053,7 @@ func testJobs(t *testing.T, s offramp.Store) {
 		t.Fatalf("claimed a job before its retry time: %+v", got)
 	}
 	got = claim(t, s, retryAt, "w3", time.Minute, 10)
-	j.Attempts, j.RunAt, j.LastErr = 3, retryAt, "verifier timed out"
+	j.Attempts, j.RunAt, j.LastErr, j.Lease = 3, retryAt, "verifier timed out", "w3"
 	wantEqual(t, "claim after retry", got, []offramp.Job{j})
 
 	// The retry released w2's lease: w2 no longer owns it.
@@ -1132,7 +1133,7 @@ func testConcurrentClaims(t *testing.T, s offramp.Store) {
 				var got []offramp.Job
 				err := s.Update(ctx, func(tx offramp.Tx) error {
 					var err error
-					got, err = tx.ClaimJobs(ctx, t0.Add(time.Second), owner, time.Hour, 7)
+					got, err = tx.ClaimJobs(ctx, offramp.JobClaim{Now: t0.Add(time.Second), Owner: owner, Lease: time.Hour, Limit: 7})
 					return err
 				})
 				if err != nil {

@@ -75,12 +75,22 @@ CREATE TABLE payouts_new (
         CHECK (phase IN ('QUEUED', 'SUBMITTING', 'SUBMITTED', 'OUTCOME_UNKNOWN', 'PAID',
                          'REJECTED', 'REVERSED', 'MANUAL_REVIEW', 'CRYPTO_RETURNED')),
     -- Every phase belongs to one wire status (offramp.PayoutPhase.Status).
+    -- An unknown status or phase is for the two checks above to report:
+    -- each rule fires alone, so its name says what is wrong.
     CONSTRAINT payouts_status_phase_check CHECK (
-        (status = 'PROCESSING' AND phase IN ('QUEUED', 'SUBMITTING', 'SUBMITTED', 'OUTCOME_UNKNOWN'))
-        OR (status = 'SUCCESS' AND phase = 'PAID')
-        OR (status = 'FAILED' AND phase IN ('REJECTED', 'REVERSED'))
-        OR (status = 'IN_REVIEW' AND phase = 'MANUAL_REVIEW')
-        OR (status = 'REFUNDED' AND phase = 'CRYPTO_RETURNED')),
+        status NOT IN ('PROCESSING', 'SUCCESS', 'FAILED', 'REFUNDED', 'IN_REVIEW') OR
+        CASE phase
+            WHEN 'QUEUED' THEN status = 'PROCESSING'
+            WHEN 'SUBMITTING' THEN status = 'PROCESSING'
+            WHEN 'SUBMITTED' THEN status = 'PROCESSING'
+            WHEN 'OUTCOME_UNKNOWN' THEN status = 'PROCESSING'
+            WHEN 'PAID' THEN status = 'SUCCESS'
+            WHEN 'REJECTED' THEN status = 'FAILED'
+            WHEN 'REVERSED' THEN status = 'FAILED'
+            WHEN 'MANUAL_REVIEW' THEN status = 'IN_REVIEW'
+            WHEN 'CRYPTO_RETURNED' THEN status = 'REFUNDED'
+            ELSE TRUE
+        END),
     -- A paid payout carries the bank's UTR; one the bank has not paid
     -- does not; a reversed one keeps the UTR of the credit it reversed.
     CONSTRAINT payouts_success_utr_check CHECK (status <> 'SUCCESS' OR utr <> ''),
@@ -130,7 +140,10 @@ ALTER TABLE payouts_new RENAME TO payouts;
 CREATE UNIQUE INDEX payouts_org_client_reference_id_key
     ON payouts (org_id, client_reference_id) WHERE client_reference_id <> '';
 CREATE UNIQUE INDEX payouts_rail_reference_key ON payouts (rail_reference);
-CREATE INDEX payouts_org_exchange_order_idx ON payouts (org_id, exchange_order_id);
+-- With created_at since 00004: PayoutsByExchangeOrder lists newest first,
+-- and without it SQLite's planner walks the organization's payouts by
+-- payouts_org_created_idx instead.
+CREATE INDEX payouts_org_exchange_order_idx ON payouts (org_id, exchange_order_id, created_at);
 CREATE INDEX payouts_org_created_idx ON payouts (org_id, created_at);
 CREATE INDEX payouts_org_customer_created_idx ON payouts (org_id, customer_id, created_at);
 CREATE INDEX payouts_unlinked_idx ON payouts (created_at) WHERE exchange_transfer_id = '';
@@ -182,7 +195,7 @@ CREATE INDEX jobs_run_at_idx ON jobs (run_at);
 CREATE INDEX jobs_kind_run_at_idx ON jobs (kind, run_at);
 -- The jobs of one object (Jobs), and at most one live job per payout or
 -- webhook event.
-CREATE INDEX jobs_kind_ref_idx ON jobs (kind, ref_id);
+CREATE INDEX jobs_kind_ref_idx ON jobs (kind, ref_id, run_at);
 CREATE UNIQUE INDEX jobs_kind_ref_key ON jobs (kind, ref_id)
     WHERE kind IN ('process_payout', 'deliver_webhook');
 -- The leases held (or lapsed and not yet taken over): a claim's cap per
