@@ -149,7 +149,7 @@ func TestUnknownOutcomeReviewAndResolve(t *testing.T) {
 		bank.ScriptReference(p.RailReference, fakebank.Script{Submits: []fakebank.SubmitFault{fakebank.ServerError},
 			Inquiries: slices.Repeat([]fakebank.InquireFault{fakebank.InquireError}, engine.DefaultMaxInquiries), InquiriesThen: fakebank.InquireAnswer})
 	}
-	h.runFor(time.Hour, 10*time.Second)
+	h.runFor(time.Hour, 10*time.Minute)
 	for _, p := range []offramp.Payout{paid, failed, again} {
 		got := h.payout(p.ID)
 		if got.Status != offramp.PayoutInReview || got.ReviewReason != offramp.ReviewOutcomeUnknown || got.Inquiries != engine.DefaultMaxInquiries {
@@ -321,7 +321,7 @@ func TestResubmission(t *testing.T) {
 		h, bank := bankHarness(t, fakebank.Options{}, engine.Config{MaxSubmissions: 3})
 		p := h.newPayout("3002")
 		bank.ScriptReference(p.RailReference, fakebank.Script{SubmitsThen: fakebank.ResetBeforeCommit})
-		h.runFor(24*time.Hour, time.Minute)
+		h.runFor(time.Hour, 10*time.Minute)
 		got := h.payout(p.ID)
 		if got.Status != offramp.PayoutInReview || got.ReviewReason != offramp.ReviewResubmissionsExhausted || bank.SubmitCalls(p.RailReference) != 3 {
 			t.Fatalf("%s %q after %d submissions, want IN_REVIEW RESUBMISSIONS_EXHAUSTED after 3", got.Status, got.ReviewReason, bank.SubmitCalls(p.RailReference))
@@ -353,7 +353,12 @@ func TestNotSent(t *testing.T) {
 	ok, never := h.newPayout("4001"), h.newPayout("4002")
 	bank.ScriptReference(ok.RailReference, fakebank.Script{Submits: []fakebank.SubmitFault{fakebank.NotSent, fakebank.NotSent}, SubmitsThen: fakebank.Answer})
 	bank.ScriptReference(never.RailReference, fakebank.Script{SubmitsThen: fakebank.NotSent})
-	h.runFor(2*time.Hour, time.Minute)
+	h.runFor(2*time.Hour, 10*time.Minute)
+	// Asked again with waits that grow with the payout's age: a handful
+	// of calls in the hour, not one every two seconds.
+	if n := bank.SubmitCalls(never.RailReference); n > 20 {
+		t.Fatalf("%d submissions to a bank that refuses for an hour", n)
+	}
 	if got := h.payout(ok.ID); got.Status != offramp.PayoutSuccess || got.Submissions != 1 {
 		t.Fatalf("%s with %d submissions counted, want SUCCESS with 1", got.Status, got.Submissions)
 	}
@@ -448,7 +453,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				}
 				return noFault
 			}
-			for range 60 {
+			for i := 0; i < 120 && (h.payout(p.ID).Status != offramp.PayoutSuccess || len(h.jobs(p.ID)) > 0); i++ {
 				h.runDue()
 				h.checkOneJob([]uuid.UUID{p.ID})
 				h.clk.Advance(time.Second)

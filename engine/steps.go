@@ -136,8 +136,10 @@ func (e *Engine) submit(ctx context.Context, j offramp.Job, p offramp.Payout) er
 		case errors.Is(rerr, offramp.ErrRailNotSent):
 			// The bank certainly holds nothing: send again later, and do
 			// not count this call against the resubmission bound.
+			// The wait grows with the payout's age, as for a pending
+			// transfer: a bank down for hours is asked rarely.
 			_, err := e.Move(ctx, tx, cur, offramp.PhaseQueued, Change{
-				Job: &j, Next: e.unknownDelay(cur.Submissions), BankAnswer: "not sent: " + rerr.Error(), Submissions: ptr(cur.Submissions - 1),
+				Job: &j, Next: e.pollDelay(cur.CreatedAt, e.deadline(cur)), BankAnswer: "not sent: " + rerr.Error(), Submissions: ptr(cur.Submissions - 1),
 			})
 			return err
 		case rerr != nil:

@@ -94,8 +94,8 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	}
 	pc := o.payouts
 	pc.Rail, pc.Rates, pc.Screener = bank, rates.NewSandbox(rates.DefaultSandboxPrices(), clk), sandbox.Screener{}
-	if pc.RailTimeout == 0 {
-		pc.RailTimeout = 200 * time.Millisecond
+	if pc.Engine.RailTimeout == 0 {
+		pc.Engine.RailTimeout = 200 * time.Millisecond
 	}
 	svc := service.New(service.Config{
 		Store: st, Clock: clk, Env: o.env, Verifier: sandbox.Verifier{}, VerifyDelay: o.verifyDelay,
@@ -107,7 +107,7 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	srv := httptest.NewServer(api.Handler())
 
 	wctx, cancel := context.WithCancel(ctx)
-	runner := worker.New(worker.Config{Store: st, Clock: clk, Handler: svc.RunJob, Poll: 5 * time.Millisecond, Concurrency: 8,
+	runner := worker.New(worker.Config{Store: st, Clock: clk, Handler: svc.RunJob, Poll: 5 * time.Millisecond,
 		// Tests move the fake clock in big steps while jobs run; a lease
 		// shorter than those jumps would hand a running job to a second
 		// worker. Crash recovery through lapsed leases is tested with real

@@ -186,7 +186,11 @@ func TestGuideFlowEndToEnd(t *testing.T) {
 }
 
 func TestBankOutcomes(t *testing.T) {
-	e := newEnv(t, func(o *envOpts) { o.payouts.MaxInquiries = 3 })
+	// 5555: the bank holds the transfer and never settles it: pending,
+	// then IN_REVIEW at the settlement deadline.
+	e := newEnv(t, func(o *envOpts) {
+		o.payouts.Engine.MaxInquiries, o.payouts.Engine.SettlementDeadline = 3, 20*time.Second
+	})
 	c := e.client()
 	cases := []struct {
 		suffix, status, detail, reason string

@@ -25,7 +25,7 @@ func (s *Service) RunJob(ctx context.Context, j offramp.Job) error {
 	case offramp.JobProcessPayout:
 		return s.engine.RunJob(ctx, j)
 	case offramp.JobDeliverWebhook:
-		return s.deliverer().Run(ctx, j)
+		return s.deliverer.Run(ctx, j)
 	case offramp.JobVerifyEDD:
 		if s.verifier == nil {
 			return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/offramp/offramp"
 	"github.com/offramp/offramp/engine"
+	"github.com/offramp/offramp/webhook"
 )
 
 // Config is what a Service needs.
@@ -46,6 +47,7 @@ type Service struct {
 	payouts     PayoutConfig
 	webhooks    WebhookConfig
 	engine      *engine.Engine
+	deliverer   *webhook.Deliverer
 	log         *slog.Logger
 }
 
@@ -71,6 +73,7 @@ func New(cfg Config) *Service {
 	ec := s.payouts.Engine
 	ec.Store, ec.Clock, ec.Rail, ec.Log = s.store, s.clock, s.payouts.Rail, s.log
 	s.engine = engine.New(ec)
+	s.deliverer = webhook.NewDeliverer(webhook.DelivererConfig{Store: s.store, Clock: s.clock, Client: s.webhooks.Client, Log: s.log})
 	return s
 }
 

@@ -36,11 +36,6 @@ func (s *Service) emit(ctx context.Context, tx offramp.Tx, e offramp.Event) (off
 	return webhook.Emit(ctx, tx, e, s.now())
 }
 
-// deliverer makes webhook delivery attempts (see webhook.Deliverer). It
-// holds only configuration, so building it per job is cheap.
-func (s *Service) deliverer() *webhook.Deliverer {
-	return webhook.NewDeliverer(webhook.DelivererConfig{Store: s.store, Clock: s.clock, Client: s.webhooks.Client, Log: s.log})
-}
 
 // WebhookEvent is an event with its delivery and attempts.
 type WebhookEvent struct {

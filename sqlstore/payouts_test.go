@@ -326,6 +326,8 @@ var payoutCanaries = []string{
 	"CanaryStmtPassw0rd",        // EDD bank statement password
 	"canary-itr-91ab.pdf",       // EDD ITR URL
 	"CanaryItrPassw0rd",         // EDD ITR password
+	"Canary Auditreason",        // audit log reason
+	"CANARYAUDITDETAIL",         // audit log details
 }
 
 func TestPayoutPIICanary(t *testing.T) {
@@ -346,7 +348,12 @@ func TestPayoutPIICanary(t *testing.T) {
 			return err
 		}
 		e.Status = offramp.EDDVerified
-		return tx.UpdateEDD(ctx, e, offramp.EDDProcessing)
+		if err := tx.UpdateEDD(ctx, e, offramp.EDDProcessing); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, offramp.AuditEntry{OrgID: org.ID, Actor: "ops@example.com", Action: "payout.resolve_paid",
+			ObjectType: offramp.ObjectPayout, ObjectID: uuid.New(), Reason: "called " + payoutCanaries[7],
+			Details: map[string]string{"account_holder": payoutCanaries[8]}})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -190,15 +190,15 @@ func (d *Deliverer) record(ctx context.Context, j offramp.Job, o outcome) error 
 	// jittered delay must not change between runs.
 	next, retryAt, gone := step(o, now)
 	err := d.store.Update(ctx, func(tx offramp.Tx) error {
+		if o.skip {
+			return d.skip(ctx, tx, j, now)
+		}
 		if !retryAt.IsZero() {
 			if err := tx.RescheduleJob(ctx, j, retryAt); err != nil {
 				return err
 			}
 		} else if err := tx.FinishJob(ctx, j.ID, j.Lease); err != nil {
 			return err
-		}
-		if o.skip {
-			return nil
 		}
 		if err := tx.UpdateDelivery(ctx, next, o.delivery.Attempts); err != nil {
 			return err
@@ -222,6 +222,21 @@ func (d *Deliverer) record(ctx context.Context, j offramp.Job, o outcome) error 
 		d.log.WarnContext(ctx, "webhook endpoint answered 410 Gone; disabled until its URL is set again", "org_id", next.OrgID.String())
 	}
 	return err
+}
+
+// skip ends a job that found nothing to send. It looks again inside the
+// transaction: a replay may have made the delivery PENDING since it was
+// read, leaving this job to send it, so the job then runs again at once
+// instead of being finished.
+func (d *Deliverer) skip(ctx context.Context, tx offramp.Tx, j offramp.Job, now time.Time) error {
+	dl, err := tx.Delivery(ctx, j.OrgID, j.RefID)
+	switch {
+	case err == nil && dl.State == offramp.DeliveryPending:
+		return tx.RescheduleJob(ctx, j, now)
+	case err != nil && !errors.Is(err, offramp.ErrNotFound):
+		return err
+	}
+	return tx.FinishJob(ctx, j.ID, j.Lease)
 }
 
 // step is the delivery's state after an outcome, the time of the next

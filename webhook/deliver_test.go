@@ -169,6 +169,18 @@ func (b *bundle) expectOneJob(t *testing.T, event uuid.UUID) offramp.Job {
 	return jobs[0]
 }
 
+// replay replays the event's delivery through Replay.
+func (b *bundle) replay(t *testing.T, event uuid.UUID) offramp.Delivery {
+	t.Helper()
+	var d offramp.Delivery
+	b.update(t, func(tx offramp.Tx) error {
+		var err error
+		d, err = webhook.Replay(t.Context(), tx, b.org.ID, event, b.clk.Now())
+		return err
+	})
+	return d
+}
+
 // receiver is a webhook endpoint that answers with the codes it is given
 // in turn (then 200), verifies every request and keeps it.
 type receiver struct {
@@ -360,7 +372,7 @@ func TestDeliverCrashBeforeRecordResends(t *testing.T) {
 	b := setup(t, http.StatusOK, http.StatusInternalServerError)
 	ev := b.emit(t)
 	crashed := b.claimOne(t, "runner-crashed", ev.ID)
-	if err := b.d.SendOnly(t.Context(), crashed); err != nil {
+	if _, err := b.d.Attempt(t.Context(), crashed); err != nil { // and never recorded
 		t.Fatal(err)
 	}
 	b.rcv.expectSent(t, 1, ev.ID)
@@ -468,16 +480,7 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("delivery %+v, want DELIVERED", d)
 	}
 
-	replay := func() offramp.Delivery {
-		t.Helper()
-		var d offramp.Delivery
-		b.update(t, func(tx offramp.Tx) error {
-			var err error
-			d, err = webhook.Replay(t.Context(), tx, b.org.ID, ev.ID, b.clk.Now())
-			return err
-		})
-		return d
-	}
+	replay := func() offramp.Delivery { return b.replay(t, ev.ID) }
 	b.clk.Advance(time.Minute)
 	if d := replay(); d.State != offramp.DeliveryPending || d.Attempts != 1 || !d.NextAttemptAt.Equal(b.clk.Now()) {
 		t.Fatalf("replayed delivery %+v, want PENDING now with its attempt kept", d)
@@ -524,4 +527,38 @@ func TestReplay(t *testing.T) {
 	if err != nil || !errors.Is(replayErr, offramp.ErrNotFound) {
 		t.Fatalf("replay of an unknown event: %v, %v; want ErrNotFound", err, replayErr)
 	}
+}
+
+// A job that found its delivery DELIVERED, with a replay committed before
+// the job ends, is not finished: the replay left that job to send, so it
+// runs again at once and delivers.
+func TestReplayDuringSkippedRun(t *testing.T) {
+	b := setup(t)
+	ev := b.emit(t)
+	b.run(t, b.claimOne(t, "runner", ev.ID))
+	// A leftover job on the delivered event.
+	leftover := offramp.Job{ID: uuid.New(), OrgID: b.org.ID, Kind: offramp.JobDeliverWebhook, RefID: ev.ID, RunAt: b.clk.Now()}
+	b.update(t, func(tx offramp.Tx) error { return tx.EnqueueJob(t.Context(), leftover) })
+	j := b.claimOne(t, "runner", ev.ID)
+
+	record, err := b.d.Attempt(t.Context(), j) // reads DELIVERED: nothing to send
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.replay(t, ev.ID) // PENDING again, leaving j to send
+	if err := record(); err != nil {
+		t.Fatal(err)
+	}
+	jobs := b.jobs(t, ev.ID)
+	if len(jobs) != 1 || jobs[0].ID != leftover.ID || jobs[0].Lease != "" {
+		t.Fatalf("jobs %+v: want the replay's job kept, released", jobs)
+	}
+	b.run(t, b.claimOne(t, "runner", ev.ID))
+	if d, as := b.delivery(t, ev.ID); d.State != offramp.DeliveryDelivered || len(as) != 2 {
+		t.Fatalf("delivery %+v, %d attempts: want the replay delivered", d, len(as))
+	}
+	if jobs := b.jobs(t, ev.ID); len(jobs) != 0 {
+		t.Fatalf("%d jobs left", len(jobs))
+	}
+	b.rcv.expectSent(t, 2, ev.ID)
 }

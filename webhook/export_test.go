@@ -6,9 +6,13 @@ import (
 	"github.com/offramp/offramp"
 )
 
-// SendOnly makes the attempt of j without recording it: a runner that
-// crashed between the request and the transaction that records it.
-func (d *Deliverer) SendOnly(ctx context.Context, j offramp.Job) error {
-	_, err := d.attempt(ctx, j)
-	return err
+// Attempt makes the attempt of j (sending it if due) without recording
+// it, and returns the function that records it, so a test can crash the
+// runner in between (never record) or change the store meanwhile.
+func (d *Deliverer) Attempt(ctx context.Context, j offramp.Job) (record func() error, err error) {
+	o, err := d.attempt(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	return func() error { return d.record(ctx, j, o) }, nil
 }

@@ -346,6 +346,7 @@ type transfer struct {
 	at     time.Time
 	utr    string
 	status offramp.RailStatus // caught up lazily; only moves forward
+	posted bool               // visible to Inquire; latched like status
 }
 
 type hang struct {
@@ -673,8 +674,9 @@ func (b *Bank) Inquire(ctx context.Context, reference string) (offramp.RailResul
 	now := b.clock.Now()
 	held := b.transfers[reference]
 	for i := len(held) - 1; i >= 0; i-- {
-		if now.Sub(held[i].at) >= b.opts.PostingDelay {
-			return held[i].observe(now), nil
+		if tr := held[i]; tr.posted || now.Sub(tr.at) >= b.opts.PostingDelay {
+			tr.posted = true
+			return tr.observe(now), nil
 		}
 	}
 	return offramp.RailResult{Status: offramp.RailNotFound}, nil

@@ -1,0 +1,273 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/offramp/offramp"
+)
+
+// inState makes p a payout the schema accepts in status st, or in phase
+// REVERSED for reversed.
+func inState(p *offramp.Payout, st offramp.PayoutStatus, reversed bool) {
+	p.Status = st
+	p.UTR, p.FailureReason, p.PaidAt, p.ReviewReason = "", "", time.Time{}, ""
+	switch st {
+	case offramp.PayoutProcessing:
+		p.Phase = offramp.PhaseQueued
+	case offramp.PayoutSuccess:
+		p.Phase, p.UTR, p.PaidAt = offramp.PhasePaid, "UTR0001", p.CreatedAt
+	case offramp.PayoutFailed:
+		p.Phase, p.FailureReason = offramp.PhaseRejected, offramp.ReasonBeneficiaryBankRejected
+		if reversed {
+			p.Phase, p.UTR, p.FailureReason = offramp.PhaseReversed, "UTR0001", offramp.ReasonReversedByBank
+		}
+	case offramp.PayoutRefunded:
+		p.Phase, p.FailureReason = offramp.PhaseCryptoReturned, offramp.ReasonBeneficiaryBankRejected
+	case offramp.PayoutInReview:
+		p.Phase, p.ReviewReason = offramp.PhaseManualReview, offramp.ReviewOutcomeUnknown
+	}
+}
+
+// wantCheck asserts that err is the refusal of the named CHECK: an
+// internal error (no *offramp.Error) naming the constraint and quoting no
+// value of the row.
+func wantCheck(t *testing.T, what string, err error, constraint string, values ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: written, want %s to refuse it", what, constraint)
+	}
+	if !strings.Contains(err.Error(), "the row breaks the constraint "+constraint+":") {
+		t.Fatalf("%s: got %v, want %s to refuse it", what, err, constraint)
+	}
+	var oe *offramp.Error
+	if errors.As(err, &oe) || offramp.ErrorCode(err) != offramp.CodeInternal {
+		t.Fatalf("%s: got a %s error, want an internal one", what, offramp.ErrorCode(err))
+	}
+	for _, v := range values {
+		if v != "" && strings.Contains(fmt.Sprintf("%+v %#v", err, err), v) {
+			t.Fatalf("%s: the error quotes %q: %v", what, v, err)
+		}
+	}
+}
+
+// wantRawRefused asserts that a raw statement failed on the named
+// constraint (both engines name CHECKs in the message).
+func wantRawRefused(t *testing.T, what string, err error, constraint string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: written, want %s to refuse it", what, constraint)
+	}
+	if !strings.Contains(err.Error(), constraint) {
+		t.Fatalf("%s: got %v, want %s to refuse it", what, err, constraint)
+	}
+}
+
+// testConstraints proves that every CHECK and unique index of migration
+// 00004 fires: each bad row breaks that rule alone and is refused, naming
+// it, while the same row without the fault is accepted. Payouts and jobs
+// go through the Tx methods, as the service writes them; what no Tx
+// method can write (a half lease, a blank audit field, a duplicate job
+// behind EnqueueJob's ON CONFLICT) is written with raw SQL.
+func testConstraints(t *testing.T, s *Store) {
+	ctx := t.Context()
+	org, c, bank := seedPayee(t, s)
+	q := offramp.Quotation{ID: uuid.New(), OrgID: org.ID, CustomerID: c.ID, BankID: bank.ID, Asset: "USDT", Fiat: "INR",
+		PaymentMethod: "IMPS", SendingAmount: decimal.RequireFromString("50"), Rate: decimal.RequireFromString("88.92"),
+		GrossFiat: decimal.RequireFromString("4446.00"), ReceivingAmount: decimal.RequireFromString("4144.60"),
+		Status: offramp.QuotationUnlinked, ExpiresAt: time.Date(2025, 3, 14, 9, 1, 0, 0, time.UTC)}
+	if err := s.Update(ctx, func(tx offramp.Tx) error { return tx.CreateQuotation(ctx, q) }); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	n := 0
+	payout := func(st offramp.PayoutStatus, reversed bool) offramp.Payout {
+		n++
+		p := offramp.Payout{ID: uuid.New(), OrgID: org.ID, CustomerID: c.ID, BankID: bank.ID, QuotationID: q.ID,
+			ClientReferenceID: fmt.Sprintf("ref-%d", n), ExchangeOrderID: fmt.Sprintf("order-%d", n),
+			Asset: q.Asset, Fiat: q.Fiat, PaymentMethod: q.PaymentMethod, SendingAmount: q.SendingAmount, Rate: q.Rate,
+			GrossFiat: q.GrossFiat, ReceivingAmount: q.ReceivingAmount, RailReference: fmt.Sprintf("OFR%s", uuid.NewString()),
+			LimitDay: "2025-03-14", CreatedAt: at, UpdatedAt: at}
+		inState(&p, st, reversed)
+		return p
+	}
+	create := func(p offramp.Payout) error {
+		return s.Update(ctx, func(tx offramp.Tx) error { return tx.CreatePayout(ctx, p) })
+	}
+
+	const (
+		processing = offramp.PayoutProcessing
+		success    = offramp.PayoutSuccess
+		failed     = offramp.PayoutFailed
+		refunded   = offramp.PayoutRefunded
+		inReview   = offramp.PayoutInReview
+	)
+	for _, tc := range []struct {
+		constraint string
+		status     offramp.PayoutStatus
+		reversed   bool
+		break_     func(p *offramp.Payout)
+	}{
+		{"payouts_rail_reference_check", processing, false, func(p *offramp.Payout) { p.RailReference = "" }},
+		{"payouts_status_check", processing, false, func(p *offramp.Payout) { p.Status = "PENDING" }},
+		{"payouts_phase_check", processing, false, func(p *offramp.Payout) { p.Phase = "AWAITING_FUNDS" }},
+		{"payouts_status_phase_check", processing, false, func(p *offramp.Payout) { p.Phase = offramp.PhasePaid }},
+		{"payouts_status_phase_check", failed, false, func(p *offramp.Payout) { p.Phase = offramp.PhaseCryptoReturned }},
+		{"payouts_status_phase_check", inReview, false, func(p *offramp.Payout) { p.Phase = offramp.PhaseSubmitted }},
+		{"payouts_success_utr_check", success, false, func(p *offramp.Payout) { p.UTR = "" }},
+		{"payouts_unpaid_utr_check", processing, false, func(p *offramp.Payout) { p.UTR = "UTRLEAK0001" }},
+		{"payouts_unpaid_utr_check", inReview, false, func(p *offramp.Payout) { p.UTR = "UTRLEAK0002" }},
+		{"payouts_rejected_utr_check", failed, false, func(p *offramp.Payout) { p.UTR = "UTRLEAK0003" }},
+		{"payouts_reversed_utr_check", failed, true, func(p *offramp.Payout) { p.UTR = "" }},
+		{"payouts_failed_reason_check", failed, false, func(p *offramp.Payout) { p.FailureReason = "" }},
+		{"payouts_failed_reason_check", failed, true, func(p *offramp.Payout) { p.FailureReason = "" }},
+		{"payouts_failed_reason_check", refunded, false, func(p *offramp.Payout) { p.FailureReason = "" }},
+		{"payouts_live_reason_check", processing, false, func(p *offramp.Payout) { p.FailureReason = "LEAKREASON" }},
+		{"payouts_live_reason_check", success, false, func(p *offramp.Payout) { p.FailureReason = "LEAKREASON" }},
+		{"payouts_live_reason_check", inReview, false, func(p *offramp.Payout) { p.FailureReason = "LEAKREASON" }},
+		{"payouts_review_reason_check", inReview, false, func(p *offramp.Payout) { p.ReviewReason = "" }},
+		{"payouts_paid_at_check", success, false, func(p *offramp.Payout) { p.PaidAt = time.Time{} }},
+		{"payouts_inquiries_check", processing, false, func(p *offramp.Payout) { p.Inquiries = -1 }},
+		{"payouts_submissions_check", processing, false, func(p *offramp.Payout) { p.Submissions = -1 }},
+	} {
+		what := fmt.Sprintf("%s payout", tc.status)
+		if tc.reversed {
+			what = "reversed payout"
+		}
+		bad := payout(tc.status, tc.reversed)
+		tc.break_(&bad)
+		wantCheck(t, what+" breaking "+tc.constraint, create(bad), tc.constraint, bad.UTR, bad.FailureReason, bad.RailReference, bad.ID.String())
+		good := payout(tc.status, tc.reversed)
+		if err := create(good); err != nil {
+			t.Fatalf("%s beside the one breaking %s: %v", what, tc.constraint, err)
+		}
+	}
+
+	// UpdatePayout meets the same rules.
+	p := payout(processing, false)
+	if err := create(p); err != nil {
+		t.Fatal(err)
+	}
+	update := func(next offramp.Payout) error {
+		return s.Update(ctx, func(tx offramp.Tx) error { return tx.UpdatePayout(ctx, next, p.Status, p.Phase) })
+	}
+	paid := p
+	inState(&paid, success, false)
+	paid.PaidAt = time.Time{}
+	wantCheck(t, "update to SUCCESS without paid_at", update(paid), "payouts_paid_at_check")
+	review := p
+	inState(&review, inReview, false)
+	review.ReviewReason = ""
+	wantCheck(t, "update to IN_REVIEW without a reason", update(review), "payouts_review_reason_check")
+	inState(&paid, success, false)
+	if err := update(paid); err != nil {
+		t.Fatalf("valid update: %v", err)
+	}
+
+	// payouts_org_exchange_order_live_key: one live payout per order.
+	live := payout(processing, false)
+	if err := create(live); err != nil {
+		t.Fatal(err)
+	}
+	second := payout(inReview, false)
+	second.ExchangeOrderID = live.ExchangeOrderID
+	err := create(second)
+	var oe *offramp.Error
+	if !errors.As(err, &oe) || oe.Code != offramp.CodeConflict || oe.Fields["exchange_order_id"] == nil {
+		t.Fatalf("second live payout of an order: %v, want a conflict on exchange_order_id", err)
+	}
+	if kind, target := s.d.classify(err); kind != errUnique || target != "payouts.exchange_order_id" {
+		t.Fatalf("second live payout of an order: classified %v %q", kind, target)
+	}
+	retried := payout(failed, false)
+	retried.ExchangeOrderID = live.ExchangeOrderID
+	if err := create(retried); err != nil {
+		t.Fatalf("failed payout of a live order: %v", err)
+	}
+
+	// Jobs through EnqueueJob.
+	enqueue := func(j offramp.Job) error {
+		return s.Update(ctx, func(tx offramp.Tx) error { return tx.EnqueueJob(ctx, j) })
+	}
+	job := func(kind offramp.JobKind, ref uuid.UUID) offramp.Job {
+		return offramp.Job{ID: uuid.New(), OrgID: org.ID, Kind: kind, RefID: ref, RunAt: at}
+	}
+	wantCheck(t, "job of an unknown kind", enqueue(job("send_sms", uuid.New())), "jobs_kind_check")
+	if err := enqueue(job(offramp.JobVerifyEDD, uuid.New())); err != nil {
+		t.Fatal(err)
+	}
+	negative := job(offramp.JobVerifyKYC, uuid.New())
+	negative.Attempts = -1
+	wantCheck(t, "job with negative attempts", enqueue(negative), "jobs_attempts_check")
+	negative.Attempts = 0
+	if err := enqueue(negative); err != nil {
+		t.Fatal(err)
+	}
+
+	// What no Tx method writes, written raw, one statement at a time.
+	raw := func(query string, args ...any) error {
+		_, err := s.wdb.ExecContext(ctx, s.d.rebind(query), args...)
+		return err
+	}
+	ts := s.d.timeArg(at)
+	pj := job(offramp.JobProcessPayout, uuid.New())
+	if err := enqueue(pj); err != nil {
+		t.Fatal(err)
+	}
+	wantRawRefused(t, "a lease owner without an end", raw(`UPDATE jobs SET lease_owner = ? WHERE id = ?`, "w", pj.ID), "jobs_lease_check")
+	wantRawRefused(t, "a lease end without an owner", raw(`UPDATE jobs SET lease_until = ? WHERE id = ?`, ts, pj.ID), "jobs_lease_check")
+	if err := raw(`UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?`, "w", ts, pj.ID); err != nil {
+		t.Fatalf("a whole lease: %v", err)
+	}
+	insertJob := func(kind offramp.JobKind, ref uuid.UUID) error {
+		return raw(`INSERT INTO jobs (id, org_id, kind, ref_id, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			uuid.New(), org.ID, string(kind), ref, ts, ts)
+	}
+	for _, kind := range []offramp.JobKind{offramp.JobProcessPayout, offramp.JobDeliverWebhook} {
+		ref := uuid.New()
+		if err := insertJob(kind, ref); err != nil {
+			t.Fatal(err)
+		}
+		err := insertJob(kind, ref)
+		if ek, target := s.d.classify(err); ek != errUnique || target != "jobs.ref_id" {
+			t.Fatalf("a second %s job for one object: %v (classified %v %q), want jobs_kind_ref_key to refuse it", kind, err, ek, target)
+		}
+		if err := insertJob(offramp.JobVerifyKYC, ref); err != nil {
+			t.Fatalf("a job of another kind for the object: %v", err)
+		}
+	}
+	kycRef := uuid.New()
+	for range 2 {
+		if err := insertJob(offramp.JobVerifyKYC, kycRef); err != nil {
+			t.Fatalf("two KYC jobs for one customer: %v", err)
+		}
+	}
+
+	// The audit log's required fields; AppendAudit refuses them blank
+	// before the database sees them.
+	insertAudit := func(actor, action, reason string) error {
+		return raw(`INSERT INTO audit_log (id, org_id, actor, action, object_type, object_id, reason, details, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, uuid.New(), org.ID, actor, action, "payout", uuid.New(), reason, "v1:x", ts)
+	}
+	wantRawRefused(t, "an audit entry without actor", insertAudit("", "payout.note", "v1:x"), "audit_log_actor_check")
+	wantRawRefused(t, "an audit entry without action", insertAudit("ops", "", "v1:x"), "audit_log_action_check")
+	wantRawRefused(t, "an audit entry without reason", insertAudit("ops", "payout.note", ""), "audit_log_reason_check")
+	if err := insertAudit("ops", "payout.note", "v1:x"); err != nil {
+		t.Fatalf("a whole audit entry: %v", err)
+	}
+}
+
+func TestSQLiteConstraints(t *testing.T) {
+	s, _ := openTemp(t)
+	testConstraints(t, s)
+}
+
+func TestPostgresConstraints(t *testing.T) {
+	testConstraints(t, openPGTemp(t))
+}
