@@ -36,7 +36,6 @@ func (s *Service) emit(ctx context.Context, tx offramp.Tx, e offramp.Event) (off
 	return webhook.Emit(ctx, tx, e, s.now())
 }
 
-
 // WebhookEvent is an event with its delivery and attempts.
 type WebhookEvent struct {
 	offramp.EventDelivery
