@@ -83,6 +83,7 @@ type Engine struct {
 	log     *slog.Logger
 	unknown backoff.Policy
 	poll    backoff.Policy
+	watch   backoff.Policy
 	metrics *metrics
 }
 
@@ -117,6 +118,10 @@ func New(cfg Config) *Engine {
 		cfg: cfg, store: cfg.Store, clock: cfg.Clock, log: cfg.Log,
 		unknown: backoff.Policy{Base: cfg.InquiryDelay, Max: time.Hour, Jitter: 0.1},
 		poll:    backoff.Policy{Base: cfg.InquiryDelay, Max: cfg.MaxPollInterval, Jitter: 0.1},
+		// Reversals come hours or days after the payment: the checks
+		// start at MaxPollInterval and double (30 min, 1 h, 2 h, ...),
+		// eight or so over a three-day window.
+		watch: backoff.Policy{Base: cfg.MaxPollInterval, Jitter: 0.1},
 	}
 	e.metrics = newMetrics(e, cfg.Registerer)
 	return e
@@ -274,7 +279,14 @@ func (e *Engine) scheduleNext(ctx context.Context, tx offramp.Tx, p offramp.Payo
 	if err != nil || len(live) > 0 {
 		return err
 	}
-	return tx.EnqueueJob(ctx, offramp.Job{ID: uuid.New(), OrgID: p.OrgID, Kind: offramp.JobProcessPayout, RefID: p.ID, RunAt: now.Add(next)})
+	return tx.EnqueueJob(ctx, payoutJob(p, now.Add(next)))
+}
+
+// payoutJob is the payout's job. Its id is derived from the payout's, so
+// that a payout has one job identity for its whole life (the unique index
+// still decides) and a seeded simulation replays the same claim order.
+func payoutJob(p offramp.Payout, at time.Time) offramp.Job {
+	return offramp.Job{ID: uuid.NewSHA1(p.ID, []byte(offramp.JobProcessPayout)), OrgID: p.OrgID, Kind: offramp.JobProcessPayout, RefID: p.ID, RunAt: at}
 }
 
 // Create records a new payout: the payout row, its initiation journal, its
@@ -293,7 +305,7 @@ func (e *Engine) Create(ctx context.Context, tx offramp.Tx, p offramp.Payout) er
 	if err := e.statusEvent(ctx, tx, p); err != nil {
 		return err
 	}
-	return tx.EnqueueJob(ctx, offramp.Job{ID: uuid.New(), OrgID: p.OrgID, Kind: offramp.JobProcessPayout, RefID: p.ID, RunAt: p.CreatedAt})
+	return tx.EnqueueJob(ctx, payoutJob(p, p.CreatedAt))
 }
 
 // statusEvent records the payout's status as an event; a deliverable one
@@ -333,6 +345,18 @@ func (e *Engine) pollDelay(since, until time.Time) time.Duration {
 		if left := until.Sub(now); left < d {
 			d = max(left, 0)
 		}
+	}
+	return d
+}
+
+// watchDelay is the wait before the next reversal check of a transfer
+// paid at paidAt, never past the end of the window.
+func (e *Engine) watchDelay(paidAt time.Time) time.Duration {
+	now := e.now()
+	age := max(now.Sub(paidAt), 0)
+	d, _ := e.watch.DelayAt(1+bits.Len64(uint64(age/e.cfg.MaxPollInterval)), e.cfg.Rand())
+	if left := paidAt.Add(e.cfg.ReversalWindow).Sub(now); left < d {
+		d = max(left, 0)
 	}
 	return d
 }

@@ -98,9 +98,20 @@ type harness struct {
 	ids   []uuid.UUID
 	lease time.Duration
 	u     func() float64
+	// ids, when set, draws every id the harness makes (a seeded source,
+	// so a simulation replays exactly).
+	idSrc io.Reader
+}
+
+func (h *harness) newID() uuid.UUID {
+	if h.idSrc == nil {
+		return uuid.New()
+	}
+	return uuid.Must(uuid.NewRandomFromReader(h.idSrc))
 }
 
 type harnessOpts struct {
+	ids    io.Reader
 	rail   offramp.Rail
 	cfg    engine.Config
 	path   string
@@ -128,7 +139,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h := &harness{t: t, ctx: ctx, clk: clk, raw: st, store: &faultStore{Store: st}, lease: time.Minute, u: o.rand}
+	h := &harness{t: t, ctx: ctx, clk: clk, raw: st, store: &faultStore{Store: st}, lease: time.Minute, u: o.rand, idSrc: o.ids}
 	if h.u == nil {
 		h.u = func() float64 { return 0.5 }
 	}
@@ -136,8 +147,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	cfg.Store, cfg.Clock, cfg.Rail, cfg.Rand = h.store, clk, o.rail, h.u
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	h.eng = engine.New(cfg)
-	h.org = offramp.Org{ID: uuid.New(), Name: "Exchange", Env: offramp.EnvSandbox, APIKey: "key_" + uuid.NewString()[:8],
-		APISecret: "sk_" + uuid.NewString(), CreatedAt: t0}
+	h.org = offramp.Org{ID: h.newID(), Name: "Exchange", Env: offramp.EnvSandbox, APIKey: "key_" + h.newID().String()[:8],
+		APISecret: "sk_" + h.newID().String(), CreatedAt: t0}
 	h.update(func(tx offramp.Tx) error { return tx.CreateOrg(ctx, h.org) })
 	return h
 }
@@ -164,19 +175,19 @@ func (h *harness) newPayout(ending string) offramp.Payout {
 	h.n++
 	n := h.n
 	now := h.clk.Now()
-	c := offramp.Customer{ID: uuid.New(), OrgID: h.org.ID, ClientReferenceID: fmt.Sprintf("cust-%d", n), FullName: fmt.Sprintf("Customer %d", n),
+	c := offramp.Customer{ID: h.newID(), OrgID: h.org.ID, ClientReferenceID: fmt.Sprintf("cust-%d", n), FullName: fmt.Sprintf("Customer %d", n),
 		Email: fmt.Sprintf("c%d@example.com", n), Phone: fmt.Sprintf("+9198765%05d", n), Country: "IND",
 		Status: offramp.CustomerVerified, CreatedAt: now, UpdatedAt: now}
-	b := offramp.BankAccount{ID: uuid.New(), OrgID: h.org.ID, CustomerID: c.ID, Type: offramp.BankAccountDetails,
+	b := offramp.BankAccount{ID: h.newID(), OrgID: h.org.ID, CustomerID: c.ID, Type: offramp.BankAccountDetails,
 		AccountNumber: fmt.Sprintf("50%06d%s", n, ending), IFSC: "HDFC0001234", AccountName: c.FullName,
 		Status: offramp.BankVerified, CreatedAt: now, UpdatedAt: now}
 	fees := offramp.Fees{ClientFeeFiat: decimal.Zero, PlatformFee: d("22.23"), PlatformGST: d("4.00"), PGFee: d("5.00"), PGGST: d("0.90"),
 		TDS: d("44.46"), Rounding: d("0.01"), GrossEffectiveRate: d("83.79")}
-	q := offramp.Quotation{ID: uuid.New(), OrgID: h.org.ID, CustomerID: c.ID, BankID: b.ID, Asset: "USDT", Fiat: "INR", PaymentMethod: "IMPS",
+	q := offramp.Quotation{ID: h.newID(), OrgID: h.org.ID, CustomerID: c.ID, BankID: b.ID, Asset: "USDT", Fiat: "INR", PaymentMethod: "IMPS",
 		// 4446.00 − 22.23 − 4.00 − 5.00 − 0.90 − 44.46 − 0.01 rounding = 4369.40
 		SendingAmount: d("50"), Rate: d("88.92"), GrossFiat: d("4446.00"), ReceivingAmount: d("4369.40"), Fees: fees,
 		Status: offramp.QuotationUnlinked, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
-	id := uuid.New()
+	id := h.newID()
 	p := offramp.Payout{ID: id, OrgID: h.org.ID, CustomerID: c.ID, BankID: b.ID, QuotationID: q.ID,
 		ExchangeOrderID: fmt.Sprintf("order-%d", n), Asset: q.Asset, Fiat: q.Fiat, PaymentMethod: q.PaymentMethod,
 		SendingAmount: q.SendingAmount, Rate: q.Rate, GrossFiat: q.GrossFiat, ReceivingAmount: q.ReceivingAmount, Fees: fees,
@@ -227,17 +238,22 @@ func (h *harness) jobs(id uuid.UUID) []offramp.Job {
 
 var retry = backoff.Policy{Base: time.Second, Max: 5 * time.Minute, Jitter: 0.2}
 
-// runDue runs every process_payout job due now, one at a time, the way the
-// worker would. It returns how many ran.
+// runDue runs every process_payout job due now, in claimed batches, one
+// job at a time, the way a worker with one slot would: a job whose step
+// returned an error is retried with back-off; a crash abandons the rest of
+// the batch (their leases lapse, as a dead process's do). A step that
+// succeeded must have completed or rescheduled its own job: the harness
+// does not finish it for the engine, so a step that forgets shows up as a
+// second live job or a stuck payout. It returns how many jobs ran.
 func (h *harness) runDue() int {
 	h.t.Helper()
 	ran := 0
 	for {
 		var jobs []offramp.Job
-		owner := "sim-" + uuid.NewString()
+		owner := "sim-" + h.newID().String()
 		err := h.raw.Update(h.ctx, func(tx offramp.Tx) error {
 			var err error
-			jobs, err = tx.ClaimJobs(h.ctx, offramp.JobClaim{Now: h.clk.Now(), Owner: owner, Lease: h.lease, Limit: 1,
+			jobs, err = tx.ClaimJobs(h.ctx, offramp.JobClaim{Now: h.clk.Now(), Owner: owner, Lease: h.lease, Limit: 50,
 				Kinds: []offramp.JobKind{offramp.JobProcessPayout}})
 			return err
 		})
@@ -247,24 +263,23 @@ func (h *harness) runDue() int {
 		if len(jobs) == 0 {
 			return ran
 		}
-		ran++
-		j := jobs[0]
-		err = h.eng.RunJob(h.ctx, j)
-		switch {
-		case errors.Is(err, errCrash):
-			// The process died: nothing more is recorded. The job's lease
-			// lapses; time moves past it so another "process" takes over.
-			h.clk.Advance(h.lease + time.Second)
-		case err != nil:
-			next, _ := retry.DelayAt(j.Attempts, h.u())
-			if rerr := h.raw.Update(h.ctx, func(tx offramp.Tx) error {
-				return tx.RetryJob(h.ctx, j.ID, j.Lease, h.clk.Now().Add(next), err.Error())
-			}); rerr != nil && !errors.Is(rerr, offramp.ErrStale) {
-				h.t.Fatal(rerr)
+		for _, j := range jobs {
+			ran++
+			err = h.eng.RunJob(h.ctx, j)
+			if errors.Is(err, errCrash) {
+				// The process died: nothing more is recorded. The
+				// batch's leases lapse; time moves past them so another
+				// "process" takes over.
+				h.clk.Advance(h.lease + time.Second)
+				break
 			}
-		default:
-			if ferr := h.raw.Update(h.ctx, func(tx offramp.Tx) error { return tx.FinishJob(h.ctx, j.ID, j.Lease) }); ferr != nil && !errors.Is(ferr, offramp.ErrStale) {
-				h.t.Fatal(ferr)
+			if err != nil {
+				next, _ := retry.DelayAt(j.Attempts, h.u())
+				if rerr := h.raw.Update(h.ctx, func(tx offramp.Tx) error {
+					return tx.RetryJob(h.ctx, j.ID, j.Lease, h.clk.Now().Add(next), err.Error())
+				}); rerr != nil && !errors.Is(rerr, offramp.ErrStale) {
+					h.t.Fatal(rerr)
+				}
 			}
 		}
 	}

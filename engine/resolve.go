@@ -90,7 +90,7 @@ func (e *Engine) Resolve(ctx context.Context, r Resolution) (offramp.Payout, err
 		switch {
 		case r.Paid:
 			audit.Action, audit.Details["utr"] = ActionResolvePaid, r.UTR
-			out, err = e.Move(ctx, tx, cur, offramp.PhasePaid, Change{UTR: r.UTR, Audit: audit, Next: e.cfg.InquiryDelay})
+			out, err = e.Move(ctx, tx, cur, offramp.PhasePaid, Change{UTR: r.UTR, Audit: audit, Next: e.watchDelay(e.now())})
 		case r.Failed:
 			audit.Action, audit.Details["failure_reason"] = ActionResolveFailed, r.Reason
 			out, err = e.Move(ctx, tx, cur, offramp.PhaseRejected, Change{Reason: r.Reason, Audit: audit})
@@ -108,7 +108,7 @@ func (e *Engine) Resolve(ctx context.Context, r Resolution) (offramp.Payout, err
 			if len(live) > 0 {
 				return nil // an inquiry is already on its way
 			}
-			return tx.EnqueueJob(ctx, offramp.Job{ID: uuid.New(), OrgID: cur.OrgID, Kind: offramp.JobProcessPayout, RefID: cur.ID, RunAt: e.now()})
+			return tx.EnqueueJob(ctx, payoutJob(cur, e.now()))
 		}
 		return err
 	})

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,8 +18,8 @@ import (
 )
 
 var (
-	simSeeds   = flag.Int("sim.seeds", 8, "seeds the deterministic simulation runs")
-	simPayouts = flag.Int("sim.payouts", 50, "payouts per seed")
+	simSeeds   = flag.Int("sim.seeds", 0, "seeds the deterministic simulation runs (default 200; 8 under the race detector)")
+	simPayouts = flag.Int("sim.payouts", 0, "payouts per seed (default 200; 50 under the race detector)")
 	simSeed    = flag.Int64("sim.seed", -1, "run only this seed (replays a failure exactly)")
 )
 
@@ -27,7 +29,8 @@ var (
 // rejections, long pendings, reversals, inquiry errors, posting lag), the
 // database answering busy, and the process crashing before or after a
 // commit, all drawn from the seed. Everything runs on one goroutine and
-// every random draw (UUIDs included) comes from the seed, so a failing seed
+// every random draw (the ids the claim order depends on included) comes
+// from the seed, so a failing seed
 // replays identically with -sim.seed. After every seed:
 //
 //   - no transfer was paid twice by the bank;
@@ -39,44 +42,81 @@ var (
 //   - exactly one live job per unfinished payout (checked throughout);
 //   - every journal balances and every payout reconciles with its status.
 //
-// go test ./engine -run TestSimulation -sim.seeds 5000 runs more.
+// By default 200 seeds × 200 payouts (8 × 50 under the race detector,
+// where .ci/run adds a full run without it); go test ./engine -run
+// TestSimulation -sim.seeds 5000 runs more.
 func TestSimulation(t *testing.T) {
-	// Not parallel: the seed drives uuid's global source while it runs.
-	seeds := make([]int64, 0, *simSeeds)
+	nSeeds, nPayouts := 200, 200
+	if raceEnabled {
+		// The race detector makes every SQLite statement some thirty
+		// times slower; .ci/run also runs the full simulation without it.
+		nSeeds, nPayouts = 8, 50
+	}
+	if *simSeeds > 0 {
+		nSeeds = *simSeeds
+	}
+	if *simPayouts > 0 {
+		nPayouts = *simPayouts
+	}
+	seeds := make([]int64, 0, nSeeds)
 	if *simSeed >= 0 {
 		seeds = append(seeds, *simSeed)
 	} else {
-		for s := range *simSeeds {
+		for s := range nSeeds {
 			seeds = append(seeds, int64(s))
 		}
 	}
-	failed := 0
-	for _, seed := range seeds {
-		if !simulate(t, seed, *simPayouts) {
-			failed++
-			if failed >= 3 {
-				t.Fatalf("stopping after %d failing seeds", failed)
-			}
+	var failed atomic.Int64
+	t.Run("seeds", func(t *testing.T) {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				if failed.Load() >= 3 {
+					t.Skip("three seeds failed already")
+				}
+				if !simulate(t, seed, nPayouts) {
+					failed.Add(1)
+				}
+			})
 		}
-	}
-	t.Logf("%d seeds × %d payouts: %d failed", len(seeds), *simPayouts, failed)
+	})
+	t.Logf("%d seeds × %d payouts: %d failed", len(seeds), nPayouts, failed.Load())
 }
 
-type chachaReader struct{ r *rand.ChaCha8 }
-
-func (c chachaReader) Read(p []byte) (int, error) { return c.r.Read(p) }
+// TestSimulationReplays runs one seed twice: the same seed must give the
+// same run, to the last bank call, or a failing seed could not be replayed.
+func TestSimulationReplays(t *testing.T) {
+	t.Parallel()
+	var prints [2]string
+	for i := range prints {
+		prints[i] = fingerprint(t, 7, 40)
+	}
+	if prints[0] != prints[1] {
+		t.Fatalf("seed 7 ran differently twice:\n%s\n---\n%s", prints[0], prints[1])
+	}
+}
 
 func simulate(t *testing.T, seed int64, n int) bool {
+	ok, _ := run(t, seed, n)
+	return ok
+}
+
+func fingerprint(t *testing.T, seed int64, n int) string {
+	_, print := run(t, seed, n)
+	return print
+}
+
+// run simulates one seed; it returns whether every invariant held and a
+// fingerprint of the run (every payout's end state and the bank's calls).
+func run(t *testing.T, seed int64, n int) (bool, string) {
 	var key [32]byte
 	binary.LittleEndian.PutUint64(key[:], uint64(seed))
-	uuid.SetRand(chachaReader{rand.NewChaCha8(key)})
-	defer uuid.SetRand(nil)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 
 	ok := true
 	st := &simT{TB: t, seed: seed, ok: &ok}
 	var bank *fakebank.Bank
-	h := newHarness(st, harnessOpts{rail: railFunc(func() offramp.Rail { return bank }), rand: rng.Float64,
+	h := newHarness(st, harnessOpts{ids: rand.NewChaCha8(key), rail: railFunc(func() offramp.Rail { return bank }), rand: rng.Float64,
 		cfg: engine.Config{SettlementDeadline: 6 * time.Hour, ReversalWindow: 2 * time.Hour, MaxSubmissions: 3}})
 	bank = fakebank.New(fakebank.Options{Clock: h.clk, Seed: seed, ImmediateTimeouts: true,
 		PostingDelay: time.Duration(rng.IntN(3)) * 30 * time.Second, NoDedup: rng.IntN(10) == 0,
@@ -115,7 +155,12 @@ func simulate(t *testing.T, seed int64, n int) bool {
 		if step%200 == 0 {
 			h.checkOneJob(ids)
 		}
-		h.clk.Advance(time.Duration(1+rng.IntN(60)) * time.Second)
+		// Fine steps while most payouts are in flight, coarser ones later.
+		if h.clk.Now().Before(t0.Add(30 * time.Minute)) {
+			h.clk.Advance(time.Duration(1+rng.IntN(60)) * time.Second)
+		} else {
+			h.clk.Advance(time.Duration(1+rng.IntN(600)) * time.Second)
+		}
 	}
 	h.store.fault = nil
 	h.runDue()
@@ -146,7 +191,14 @@ func simulate(t *testing.T, seed int64, n int) bool {
 	}
 	h.checkOneJob(ids)
 	h.checkBooks()
-	return ok
+	var fp strings.Builder
+	for _, id := range ids {
+		p := h.payout(id)
+		fmt.Fprintf(&fp, "%s %s %s %s %q %d/%d submit=%d inquire=%d\n", id, p.Status, p.Phase, p.UTR, p.FailureReason,
+			p.Submissions, p.Inquiries, bank.SubmitCalls(refs[id]), bank.InquireCalls(refs[id]))
+	}
+	fmt.Fprintf(&fp, "clock %s, store updates %d\n", h.clk.Now().Format(time.RFC3339Nano), h.store.n.Load())
+	return ok, fp.String()
 }
 
 // simT prefixes every failure with the seed, so it can be replayed.

@@ -163,7 +163,7 @@ func (e *Engine) settle(ctx context.Context, tx offramp.Tx, cur offramp.Payout, 
 	ch := Change{Job: j, BankAnswer: answer(res), UTR: res.UTR, Reason: res.Reason}
 	switch res.Status {
 	case offramp.RailSuccess:
-		_, err := e.Move(ctx, tx, cur, offramp.PhasePaid, withNext(ch, e.cfg.InquiryDelay))
+		_, err := e.Move(ctx, tx, cur, offramp.PhasePaid, withNext(ch, e.watchDelay(e.now())))
 		return err
 	case offramp.RailRejected:
 		if ch.Reason == "" {
@@ -289,8 +289,7 @@ func (e *Engine) watchReversal(ctx context.Context, j offramp.Job, p offramp.Pay
 		}
 		// Anything else changes nothing: the money stays paid. The job is
 		// rescheduled without touching the payout row.
-		next := e.pollDelay(cur.PaidAt, cur.PaidAt.Add(e.cfg.ReversalWindow))
-		return e.scheduleNext(ctx, tx, cur, &j, next)
+		return e.scheduleNext(ctx, tx, cur, &j, e.watchDelay(cur.PaidAt))
 	})
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -147,7 +148,11 @@ func (t *tx) ClaimJobs(ctx context.Context, c offramp.JobClaim) ([]offramp.Job, 
 			WHERE j.run_at <= ? AND (j.lease_until IS NULL OR j.lease_until < ?)
 			ORDER BY cand.rn, cand.run_at, cand.id LIMIT ?` + t.s.d.skipLocked("j") + `)
 		RETURNING ` + jobCols)
-	args = append(args, c.Limit*claimSlack, c.Owner, t.ts(c.Now.Add(c.Lease)), now, now, c.Limit)
+	candidates := c.Limit
+	if candidates <= math.MaxInt32 {
+		candidates *= claimSlack
+	}
+	args = append(args, candidates, c.Owner, t.ts(c.Now.Add(c.Lease)), now, now, c.Limit)
 
 	out, err := t.queryJobs(ctx, op, q.String(), args...)
 	if err != nil {

@@ -76,10 +76,11 @@ type postgresDialect struct{}
 func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }
 func (postgresDialect) migrationsDir() string       { return "migrations/postgres" }
 func (postgresDialect) rebind(q string) string      { return rebindDollar(q) }
+func (postgresDialect) journalSeqGenerated() bool   { return true }
+
 func (postgresDialect) skipLocked(alias string) string {
 	return " FOR UPDATE OF " + alias + " SKIP LOCKED"
 }
-func (postgresDialect) journalSeqGenerated() bool   { return true }
 
 // A View is one snapshot: REPEATABLE READ, read only.
 func (postgresDialect) readTx() *sql.TxOptions {

@@ -443,6 +443,9 @@ func TestPostgresClassify(t *testing.T) {
 		{&pgconn.PgError{Code: "23505", ConstraintName: "journals_seq_key"}, errRetry, "journals.seq"},
 		{&pgconn.PgError{Code: "23505", TableName: "x", ConstraintName: "x_new_key"}, errUnique, "x.x_new_key"},
 		{&pgconn.PgError{Code: "23503"}, errForeignKey, ""},
+		{&pgconn.PgError{Code: "23514", ConstraintName: "payouts_status_phase_check"}, errCheck, "payouts_status_phase_check"},
+		{&pgconn.PgError{Code: "23505", ConstraintName: "jobs_kind_ref_key"}, errUnique, "jobs.ref_id"},
+		{&pgconn.PgError{Code: "23505", ConstraintName: "payouts_org_exchange_order_live_key"}, errUnique, "payouts.exchange_order_id"},
 		{&pgconn.PgError{Code: "40001"}, errRetry, ""},
 		{&pgconn.PgError{Code: "40P01"}, errRetry, ""},
 		{&pgconn.PgError{Code: "57014"}, errInterrupted, ""},
@@ -506,5 +509,97 @@ func TestPostgresUniqueIndexes(t *testing.T) {
 		if !targets[target] {
 			t.Errorf("uniqueField maps %s, which no PostgreSQL unique index covers", target)
 		}
+	}
+}
+
+// TestPostgresConcurrentClaimsPerOrg: eight stores claim at once, with a
+// cap of three leases per organization, from three organizations with
+// long backlogs. Claimers rank from their own snapshots and skip each
+// other's locked rows, yet no organization ends up holding more than three
+// leases, no job is handed out twice and no claim fails.
+func TestPostgresConcurrentClaimsPerOrg(t *testing.T) {
+	const orgs, perOrg, workers, rounds = 3, 3, 8, 6
+	url := pgtest.URL(t)
+	s0 := openPG(t, url)
+	if err := s0.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	now := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	err := s0.Update(ctx, func(tx offramp.Tx) error {
+		for o := range orgs {
+			org := uuid.New()
+			for i := range 40 {
+				j := offramp.Job{OrgID: org, Kind: offramp.JobProcessPayout, RefID: uuid.New(),
+					RunAt: now.Add(-time.Duration(o*40+i) * time.Second)}
+				if err := tx.EnqueueJob(ctx, j); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		owners = map[uuid.UUID]string{}
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+	)
+	for w := range workers {
+		s := openPG(t, url)
+		wg.Go(func() {
+			<-start
+			for r := range rounds {
+				owner := fmt.Sprintf("worker-%d-%d", w, r)
+				var got []offramp.Job
+				err := s.Update(ctx, func(tx offramp.Tx) error {
+					var err error
+					got, err = tx.ClaimJobs(ctx, offramp.JobClaim{Now: now, Owner: owner, Lease: time.Hour, Limit: 2,
+						Kinds: []offramp.JobKind{offramp.JobProcessPayout}, PerOrg: perOrg})
+					return err
+				})
+				if err != nil {
+					t.Errorf("%s: ClaimJobs: %v", owner, err)
+					return
+				}
+				mu.Lock()
+				for _, j := range got {
+					if prev, ok := owners[j.ID]; ok {
+						t.Errorf("job %s handed to %s and %s", j.ID, prev, owner)
+					}
+					owners[j.ID] = owner
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	rows, err := s0.wdb.QueryContext(ctx, `SELECT org_id, COUNT(*) FROM jobs WHERE lease_until >= $1 GROUP BY org_id`, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	total := 0
+	for rows.Next() {
+		var org uuid.UUID
+		var n int
+		if err := rows.Scan(&org, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n > perOrg {
+			t.Errorf("organization %s holds %d leases, cap %d", org, n, perOrg)
+		}
+		total += n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// 48 claims of up to two jobs were enough to fill every organization.
+	if total != orgs*perOrg || len(owners) != total {
+		t.Fatalf("%d leases held, %d jobs handed out; want %d", total, len(owners), orgs*perOrg)
 	}
 }

@@ -506,3 +506,16 @@ func TestUniqueTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTarget(t *testing.T) {
+	for msg, want := range map[string]string{
+		"constraint failed: CHECK constraint failed: payouts_status_phase_check (275)": "payouts_status_phase_check",
+		"CHECK constraint failed: jobs_lease_check":                                    "jobs_lease_check",
+		"constraint failed: CHECK constraint failed: rail_reference <> '' (275)":       "rail_reference <> ''",
+		"something else": "",
+	} {
+		if got := checkTarget(msg); got != want {
+			t.Errorf("checkTarget(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}

@@ -45,7 +45,15 @@
 //     equals the written time after t.UTC().Truncate(time.Microsecond).
 //   - Zero timestamps on writes (CreatedAt, UpdatedAt, SetBankStatus's at)
 //     are filled from the Options clock; RunAt and expiry times are stored
-//     as given.
+//     as given. Optional times (a payout's SubmittedAt and PaidAt, a
+//     delivery's next attempt and delivery) store zero as NULL and read
+//     back zero.
+//   - The schema encodes the payout invariants as named CHECK constraints
+//     (migration 00004: a phase belongs to its wire status, SUCCESS has a
+//     UTR and a payment time, FAILED a reason, IN_REVIEW a review reason,
+//     ...). A write that breaks one fails with an internal error (not an
+//     *offramp.Error) that names the constraint and quotes no value: it is
+//     a bug in the caller, never a client's mistake.
 //   - Empty maps (KYC data, event metadata, idempotency error fields) and
 //     empty string lists (EDD documents) read back as nil; map values
 //     round-trip through encoding/json, so numbers come back as float64.
