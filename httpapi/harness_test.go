@@ -56,6 +56,8 @@ type envOpts struct {
 	payouts     service.PayoutConfig
 	// strictWebhooks delivers only to public addresses, as production does.
 	strictWebhooks bool
+	// sandboxPending is the sandbox bank's Pending (accounts 6666, 7777).
+	sandboxPending time.Duration
 }
 
 func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
@@ -88,7 +90,7 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	}
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	bank, err := rail.OpenSandbox(filepath.Join(t.TempDir(), "bank.db"), rail.SandboxOptions{Settle: 2 * time.Second, Clock: clk})
+	bank, err := rail.OpenSandbox(filepath.Join(t.TempDir(), "bank.db"), rail.SandboxOptions{Settle: 2 * time.Second, Pending: o.sandboxPending, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
