@@ -13,10 +13,16 @@ func ledgerCmd() *cobra.Command {
 	var f dbFlags
 	check := &cobra.Command{
 		Use:   "check",
-		Short: "Verify that every journal balances; print account balances and payouts whose exchange transfer is unlinked",
-		Long: `Verify that every journal balances; print account balances and payouts whose exchange transfer is unlinked.
+		Short: "Verify that every journal balances and every payout reconciles; print account balances and unlinked transfers",
+		Long: `Verify that every journal balances and every payout reconciles; print account balances and
+payouts whose exchange transfer is unlinked.
 
-Exits non-zero if any journal does not balance or the books do not sum to zero in every currency.`,
+A payout reconciles when its own postings on the exchange receivable, the customer liability and
+the bank float match its status (a SUCCESS payout owes the customer nothing and drew its receiving
+amount from the float; a FAILED one owes nothing, or owes the crypto back if it was linked; ...).
+
+Exits non-zero if any journal does not balance, the books do not sum to zero in every currency, or
+any payout does not reconcile.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -47,8 +53,12 @@ Exits non-zero if any journal does not balance or the books do not sum to zero i
 			for _, id := range r.Unbalanced {
 				fmt.Fprintf(out, "UNBALANCED journal %s\n", id)
 			}
+			fmt.Fprintf(out, "\npayouts reconciled: %d, not reconciling: %d\n", r.Payouts, len(r.Mismatches))
+			for _, m := range r.Mismatches {
+				fmt.Fprintf(out, "MISMATCH %s\n", m)
+			}
 			if !r.Balanced() {
-				return fmt.Errorf("the ledger does not balance")
+				return fmt.Errorf("the ledger does not balance or a payout does not reconcile")
 			}
 			fmt.Fprintln(out, "\nledger balanced")
 			return nil

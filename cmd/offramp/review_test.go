@@ -7,6 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/server"
+	"github.com/offramp/offramp/vault"
 )
 
 // An operator's day with a payout the bank never settles: it goes to
@@ -124,8 +130,36 @@ func TestAdminPayoutsResolve(t *testing.T) {
 	}
 
 	check, err := exec.Command(bin, "admin", "ledger", "check", "--db", db).CombinedOutput()
-	if err != nil || !strings.Contains(string(check), "ledger balanced") {
+	if err != nil || !strings.Contains(string(check), "ledger balanced") || !strings.Contains(string(check), "payouts reconciled: 3, not reconciling: 0") {
 		t.Fatalf("ledger check: %v\n%s", err, check)
 	}
 	s.stop(t)
+
+	// A transfer id written behind the engine's back (no journal): the
+	// books still balance as a whole, but the payout no longer reconciles
+	// and the check says so and fails.
+	key, _, err := vault.LoadOrCreateKeyFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := server.OpenStore(t.Context(), db, key, offramp.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(t.Context(), func(tx offramp.Tx) error {
+		p, err := tx.PayoutAnyOrg(t.Context(), uuid.MustParse(ids[0]))
+		if err != nil {
+			return err
+		}
+		p.ExchangeTransferID = "tx-forged"
+		return tx.UpdatePayout(t.Context(), p, p.Status, p.Phase)
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err = exec.Command(bin, "admin", "ledger", "check", "--db", db).CombinedOutput()
+	if err == nil || !strings.Contains(string(check), "MISMATCH payout "+ids[0]) || !strings.Contains(string(check), "exchange_crypto_receivable") {
+		t.Fatalf("ledger check over a payout that does not reconcile: %v\n%s", err, check)
+	}
 }
