@@ -73,7 +73,7 @@ func TestStatusTransitionsExhaustive(t *testing.T) {
 	allowed := map[string]bool{
 		"PROCESSING->SUCCESS": true, "PROCESSING->FAILED": true, "PROCESSING->IN_REVIEW": true,
 		"IN_REVIEW->SUCCESS": true, "IN_REVIEW->FAILED": true,
-		"SUCCESS->FAILED": true, // a bank reversal, the only way out of SUCCESS
+		"SUCCESS->FAILED":  true, // a bank reversal, the only way out of SUCCESS
 		"FAILED->REFUNDED": true,
 	}
 	for _, from := range PayoutStatuses {

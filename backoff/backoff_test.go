@@ -41,7 +41,7 @@ func TestJitterBounds(t *testing.T) {
 	for _, c := range []struct {
 		u    float64
 		want time.Duration
-	}{{0, 9 * time.Second}, {0.5, 10 * time.Second}, {0.999999, 10*time.Second + 999998 * time.Microsecond}} {
+	}{{0, 9 * time.Second}, {0.5, 10 * time.Second}, {0.999999, 10*time.Second + 999998*time.Microsecond}} {
 		got, _ := p.DelayAt(1, c.u)
 		if got.Round(time.Microsecond) != c.want {
 			t.Errorf("DelayAt(1, %v) = %v, want %v", c.u, got, c.want)
