@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 )
 
@@ -32,13 +33,17 @@ const (
 // RailTransfer is one INR transfer to a beneficiary account.
 type RailTransfer struct {
 	// Reference is unique per payout; the bank keys the transfer by it.
-	Reference     string
-	AccountNumber string
-	IFSC          string
-	AccountName   string
-	Amount        decimal.Decimal
-	Currency      string
-	Method        string // "IMPS"
+	Reference string
+	// OrgID, CustomerID and BankID name the beneficiary in Offramp, so a
+	// provider adapter can remember what the provider calls it (a
+	// RazorpayX contact and fund account, see RailAccount).
+	OrgID, CustomerID, BankID uuid.UUID
+	AccountNumber             string
+	IFSC                      string
+	AccountName               string
+	Amount                    decimal.Decimal
+	Currency                  string
+	Method                    string // "IMPS"
 }
 
 // RailResult is the bank's answer.
@@ -122,4 +127,16 @@ type RateSource interface {
 // Screener runs AML screening on a customer before a quotation.
 type Screener interface {
 	Screen(ctx context.Context, c Customer) (Verdict, error)
+}
+
+// RailAccount is what a payout provider calls a beneficiary: created once
+// per bank account and remembered, so every payout to the account reuses
+// it.
+type RailAccount struct {
+	Provider  string // "razorpayx"
+	OrgID     uuid.UUID
+	BankID    uuid.UUID
+	ContactID string
+	AccountID string // the provider's fund account / beneficiary id
+	CreatedAt time.Time
 }

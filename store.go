@@ -118,6 +118,9 @@ type ReadTx interface {
 	Jobs(ctx context.Context, kind JobKind, refID uuid.UUID) ([]Job, error)
 	// JobDepths counts waiting jobs by kind at time now.
 	JobDepths(ctx context.Context, now time.Time) ([]JobDepth, error)
+	// RailAccount returns what provider calls the bank account bankID of
+	// orgID; ErrNotFound when it was never created there.
+	RailAccount(ctx context.Context, provider string, orgID, bankID uuid.UUID) (RailAccount, error)
 	// AuditEntries lists the operator actions recorded on an object,
 	// oldest first.
 	AuditEntries(ctx context.Context, objectType ObjectType, objectID uuid.UUID) ([]AuditEntry, error)
@@ -212,6 +215,12 @@ type Tx interface {
 	// in the transaction that records its work, so the work and the next
 	// step commit together. ErrStale as FinishJob.
 	RescheduleJob(ctx context.Context, j Job, runAt time.Time) error
+
+	// PutRailAccount remembers a provider's ids for a bank account. If one
+	// is already recorded for (provider, org, bank), it is kept and
+	// returned, and a's ids are not stored: the first writer wins, so two
+	// payouts racing to create the beneficiary agree on one.
+	PutRailAccount(ctx context.Context, a RailAccount) (RailAccount, error)
 
 	// AppendAudit records an operator action.
 	AppendAudit(ctx context.Context, a AuditEntry) error

@@ -1,6 +1,9 @@
 package offramp
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Verdict is the outcome of a verification: Passed, or failed with a
 // DollarPe failure reason.
@@ -12,6 +15,21 @@ type Verdict struct {
 	// the verifier does not learn it.
 	HolderName string
 }
+
+// KYCVerifier checks a customer's identity.
+type KYCVerifier interface {
+	VerifyKYC(ctx context.Context, c Customer) (Verdict, error)
+}
+
+// BankVerifier checks a bank account's ownership.
+type BankVerifier interface {
+	VerifyBank(ctx context.Context, c Customer, b BankAccount) (Verdict, error)
+}
+
+// ErrManualDecision is returned by a verifier that leaves the decision to
+// an operator: the submission stays PROCESSING, without retries, until an
+// operator decides it.
+var ErrManualDecision = errors.New("verification left to an operator")
 
 // Verifier checks a customer's identity and a bank account's ownership. The
 // sandbox implementation decides by magic values; a production adapter calls

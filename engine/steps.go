@@ -117,7 +117,7 @@ func (e *Engine) submit(ctx context.Context, j offramp.Job, p offramp.Payout) er
 		return err // nothing recorded, nothing sent: the worker retries
 	}
 	t := offramp.RailTransfer{
-		Reference: p.RailReference, AccountNumber: b.AccountNumber, IFSC: b.IFSC, AccountName: b.AccountName,
+		Reference: p.RailReference, OrgID: p.OrgID, CustomerID: p.CustomerID, BankID: p.BankID, AccountNumber: b.AccountNumber, IFSC: b.IFSC, AccountName: b.AccountName,
 		Amount: p.ReceivingAmount, Currency: p.Fiat, Method: p.PaymentMethod,
 	}
 	// Recorded before the call: if this process dies during it, the job's

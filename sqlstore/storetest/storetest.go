@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) offramp.Store) {
 		{"ViewIsolation", testViewIsolation},
 		{"ViewSnapshot", testViewSnapshot},
 		{"WebhookDeliveries", testWebhookDeliveries},
+		{"RailAccounts", testRailAccounts},
 	}
 	for _, tc := range slices.Concat(tests, payoutTests, engineTests) {
 		t.Run(tc.name, func(t *testing.T) {
