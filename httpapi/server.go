@@ -28,6 +28,15 @@ type Config struct {
 	// BaseURL is the public URL of the server, used for links it hands out
 	// (hosted KYC). Empty: derived from each request's Host.
 	BaseURL string
+	// Routes are extra unsigned routes, pattern → handler: the payout
+	// providers' webhooks (POST /rails/razorpayx/webhook), which verify
+	// the provider's own signature.
+	Routes map[string]http.Handler
+	// Ready, when set, is asked by /readyz after the storage check: a
+	// non-nil error makes the answer 503 with the error's text as the
+	// reason (no rail configured, no fresh rate source, ...). It must not
+	// reveal secrets.
+	Ready func(ctx context.Context) error
 }
 
 // Server is the HTTP API.
@@ -40,6 +49,8 @@ type Server struct {
 	baseURLs string
 	draining atomic.Bool
 	mux      *http.ServeMux
+	extra    map[string]http.Handler
+	readyFn  func(ctx context.Context) error
 }
 
 // New builds the server and its routes.
@@ -50,7 +61,8 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{svc: cfg.Service, store: cfg.Store, log: cfg.Log, registry: cfg.Registry, baseURLs: cfg.BaseURL}
+	s := &Server{svc: cfg.Service, store: cfg.Store, log: cfg.Log, registry: cfg.Registry, baseURLs: cfg.BaseURL,
+		extra: cfg.Routes, readyFn: cfg.Ready}
 	s.metrics = newMetrics(cfg.Registry)
 	s.mux = http.NewServeMux()
 	s.routes()
@@ -132,6 +144,9 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
+	for pattern, h := range s.extra {
+		s.mux.Handle(pattern, http.MaxBytesHandler(h, 1<<20))
+	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /openapi.json", serveOpenAPI) // this API's OpenAPI document (httpapi/openapi), unsigned
 }
@@ -174,6 +189,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		s.log.WarnContext(ctx, "readiness check failed", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "storage unavailable"})
 		return
+	}
+	if s.readyFn != nil {
+		if err := s.readyFn(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
