@@ -78,6 +78,15 @@ type ReadTx interface {
 	// id, newest first (a failed one may have been retried).
 	PayoutsByExchangeOrder(ctx context.Context, orgID uuid.UUID, orderID string) ([]Payout, error)
 	ListPayouts(ctx context.Context, orgID uuid.UUID, f PayoutFilter, page Page) ([]Payout, int, error)
+	// CustomerAnyOrg and BankAccountAnyOrg find an object of any
+	// organization by id; AdminCustomers and AdminBankAccounts list those
+	// in a status across organizations, least recently updated first, at
+	// most limit. For operator commands, never for an API caller.
+	CustomerAnyOrg(ctx context.Context, id uuid.UUID) (Customer, error)
+	BankAccountAnyOrg(ctx context.Context, id uuid.UUID) (BankAccount, error)
+	AdminCustomers(ctx context.Context, status CustomerStatus, limit int) ([]Customer, error)
+	AdminBankAccounts(ctx context.Context, status BankStatus, limit int) ([]BankAccount, error)
+
 	// PayoutByRailReference finds a payout of any organization by its bank
 	// reference (a bank's webhook names only the reference).
 	PayoutByRailReference(ctx context.Context, ref string) (Payout, error)

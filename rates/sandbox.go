@@ -1,6 +1,16 @@
 // Package rates provides implementations of offramp.RateSource: a fixed-price
-// Sandbox for tests and demos, and a Ticker that follows a public USDT/INR
-// ticker of an Indian exchange.
+// Sandbox for tests and demos, and, for production, prices from real
+// markets:
+//
+//   - Ticker polls one exchange's public USDT/INR ticker (NewTicker: WazirX;
+//     NewCoinDCX: CoinDCX) and refuses a price older than its MaxAge;
+//   - Median quotes the median of several sources' fresh prices and refuses
+//     when too few are fresh or when they disagree;
+//   - Spread takes the operator's margin off the market price;
+//   - FromConfig builds all three from the server's settings (Rates), with
+//     Run, Check, Ready and the offramp_rate_source_* metrics.
+//
+// Package ratesfake fakes the exchanges' APIs for tests.
 //
 // Prices are decimals from end to end: they are parsed from text and never
 // pass through a float64, because a rate is multiplied into every payout.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,30 +19,58 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// WazirX's public REST API (docs.wazirx.com, "24hr ticker price change
-// statistics"): GET /sapi/v1/ticker/24hr?symbol=usdtinr, no key, rate limit
-// 1 request per second, answering one object
+// WazirX's public REST API (https://docs.wazirx.com/, section "24hr ticker
+// price change statistics"): GET /sapi/v1/ticker/24hr?symbol=usdtinr, no
+// key, rate limit 1 request per second, answering one object
 //
 //	{"symbol": "usdtinr", "baseAsset": "usdt", "quoteAsset": "inr",
 //	 "openPrice": "…", "lowPrice": "…", "highPrice": "…", "lastPrice": "88.5",
 //	 "volume": "…", "bidPrice": "88.41", "askPrice": "88.6", "at": 1716804798000}
 //
 // with prices as decimal strings and "at" in milliseconds ("All time and
-// timestamp related fields are in milliseconds"). It was chosen over
-// CoinDCX's public ticker because it answers for a single symbol (CoinDCX's
-// /exchange/ticker returns every market, to be scanned on every poll) and
-// carries its own timestamp in milliseconds.
-const wazirxTickerURL = "https://api.wazirx.com/sapi/v1/ticker/24hr?symbol="
+// timestamp related fields are in milliseconds"). It answers for a single
+// symbol and carries its own timestamp; CoinDCX's ticker (coindcx.go) is the
+// second source, compared with it by Median.
+
+// WazirXBaseURL is WazirX's public REST API.
+const WazirXBaseURL = "https://api.wazirx.com"
+
+const wazirxTickerPath = "/sapi/v1/ticker/24hr?symbol="
 
 // DefaultTickerURL is WazirX's public 24h ticker for USDT/INR.
-const DefaultTickerURL = wazirxTickerURL + "usdtinr"
+const DefaultTickerURL = WazirXBaseURL + wazirxTickerPath + "usdtinr"
+
+// exchange is what differs between the exchanges a Ticker can follow: where
+// the ticker is, what the market is called, and how the answer reads.
+type exchange struct {
+	name    string // the source's short name: "wazirx"
+	baseURL string // default base URL
+	// symbol is the exchange's name for asset/INR, path the ticker's path
+	// and query under the base URL.
+	symbol func(asset string) string
+	path   func(symbol string) string
+	// maxBody bounds what is read of a response.
+	maxBody int64
+	// parse validates a body and picks its price and time.
+	parse func(t *Ticker, body []byte, sent, received time.Time) (decimal.Decimal, time.Time, error)
+}
+
+var wazirx = &exchange{
+	name:    "wazirx",
+	baseURL: WazirXBaseURL,
+	symbol:  func(asset string) string { return strings.ToLower(asset) + "inr" },
+	path:    func(symbol string) string { return wazirxTickerPath + symbol },
+	maxBody: maxBody,
+	parse:   (*Ticker).parseWazirX,
+}
 
 const (
 	defaultEvery   = 10 * time.Second
 	defaultMaxAge  = 60 * time.Second
 	defaultTimeout = 5 * time.Second
-	// maxBody bounds what is read of a response: a ticker is a few hundred
-	// bytes, and a misbehaving server must not make us buffer gigabytes.
+	// maxBody bounds what is read of a WazirX response: a ticker is a few
+	// hundred bytes, and a misbehaving server must not make us buffer
+	// gigabytes.
 	maxBody = 1 << 20
 	// maxPriceLen bounds a price's text, which also bounds its digits.
 	maxPriceLen = 32
@@ -49,13 +78,25 @@ const (
 
 // TickerConfig configures a Ticker. Zero fields take the defaults noted.
 type TickerConfig struct {
-	URL    string        // default: WazirX's public 24h ticker for Asset/INR (DefaultTickerURL for USDT)
+	// URL is the ticker's full URL. Default: BaseURL followed by the
+	// exchange's ticker path for Asset/INR.
+	URL string
+	// BaseURL is the exchange's API root, default WazirXBaseURL (NewTicker)
+	// or CoinDCXBaseURL (NewCoinDCX). Ignored when URL is set.
+	BaseURL string
+	// Name is the source's short name in logs, metrics and Median's
+	// messages. Default: the exchange's ("wazirx", "coindcx").
+	Name   string
 	Asset  string        // default "USDT"
 	Every  time.Duration // poll interval, default 10 s
 	MaxAge time.Duration // refuse to quote a price older than this, default 60 s
 	Client *http.Client  // default: a client with a 5 s timeout
 	Clock  offramp.Clock // default: the system clock
 	Log    *slog.Logger  // default: slog.Default()
+	// AllowLoopbackHTTP lets the ticker use plain http when the URL's host
+	// is a loopback address (127.0.0.0/8, ::1, localhost): a local fake of
+	// the exchange. Any other URL must be https.
+	AllowLoopbackHTTP bool
 }
 
 var _ offramp.RateSource = (*Ticker)(nil)
@@ -73,12 +114,24 @@ var _ offramp.RateSource = (*Ticker)(nil)
 // A Ticker is safe for concurrent use.
 type Ticker struct {
 	cfg    TickerConfig
+	ex     *exchange
 	asset  string // upper case, e.g. "USDT"
 	symbol string // the exchange's symbol, e.g. "usdtinr"
 	source string // Rate.Source: the ticker's host
+	name   string // short name: "wazirx"
 
-	mu   sync.RWMutex
-	last observation // the last good price; zero until one is fetched
+	mu     sync.RWMutex
+	last   observation // the last good price; zero until one is fetched
+	health health      // the outcome of the polls
+}
+
+// health is what the polls have been like, for metrics and status.
+type health struct {
+	polled   bool      // at least one poll has ended
+	up       bool      // the last poll succeeded
+	errors   uint64    // failed polls so far
+	lastErr  string    // the last failed poll's error
+	lastPoll time.Time // when the last poll ended
 }
 
 type observation struct {
@@ -87,16 +140,25 @@ type observation struct {
 	ok    bool
 }
 
-// NewTicker returns a Ticker for cfg, filling in defaults. It does not fetch
-// anything: call Run (or Refresh).
-func NewTicker(cfg TickerConfig) *Ticker {
+// NewTicker returns a Ticker following WazirX's public 24h ticker (see
+// WazirXBaseURL), filling in defaults. It does not fetch anything: call Run
+// (or Refresh).
+func NewTicker(cfg TickerConfig) *Ticker { return newTicker(wazirx, cfg) }
+
+func newTicker(ex *exchange, cfg TickerConfig) *Ticker {
 	if cfg.Asset == "" {
 		cfg.Asset = "USDT"
 	}
 	asset := strings.ToUpper(cfg.Asset)
-	symbol := strings.ToLower(asset) + "inr"
+	symbol := ex.symbol(asset)
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = ex.baseURL
+	}
 	if cfg.URL == "" {
-		cfg.URL = wazirxTickerURL + symbol
+		cfg.URL = strings.TrimRight(cfg.BaseURL, "/") + ex.path(symbol)
+	}
+	if cfg.Name == "" {
+		cfg.Name = ex.name
 	}
 	if cfg.Every <= 0 {
 		cfg.Every = defaultEvery
@@ -117,8 +179,11 @@ func NewTicker(cfg TickerConfig) *Ticker {
 	if u, err := url.Parse(cfg.URL); err == nil && u.Host != "" {
 		source = u.Host
 	}
-	return &Ticker{cfg: cfg, asset: asset, symbol: symbol, source: source}
+	return &Ticker{cfg: cfg, ex: ex, asset: asset, symbol: symbol, source: source, name: cfg.Name}
 }
+
+// Name is the source's short name ("wazirx", "coindcx").
+func (t *Ticker) Name() string { return t.name }
 
 // Run polls every cfg.Every until ctx is done, starting at once so that a
 // price is available as soon as possible. A failed poll is logged and the
@@ -140,10 +205,10 @@ func (t *Ticker) Run(ctx context.Context) {
 		case err != nil:
 			failing = true
 			t.cfg.Log.Warn("rates: ticker poll failed; keeping the last good price",
-				"source", t.source, "asset", t.asset, "err", err, "last_price_age", t.age())
+				"source", t.name, "host", t.source, "asset", t.asset, "err", err, "last_price_age", t.age())
 		case failing:
 			failing = false
-			t.cfg.Log.Info("rates: ticker poll recovered", "source", t.source, "asset", t.asset)
+			t.cfg.Log.Info("rates: ticker poll recovered", "source", t.name, "host", t.source, "asset", t.asset)
 		}
 		select {
 		case <-ctx.Done():
@@ -167,10 +232,28 @@ func (t *Ticker) age() string {
 // Refresh polls the ticker once. On success the fetched price becomes the
 // one Rate quotes; on any failure (transport error, non-2xx status, a body
 // that is not the documented JSON, a symbol that is not ours, no positive
-// price) it returns the error and the previous good price is kept.
+// price) it returns the error and the previous good price is kept. Every
+// poll's outcome is recorded for Status and the metrics, except one the
+// caller cancelled (that says nothing about the exchange).
 func (t *Ticker) Refresh(ctx context.Context) error {
+	err := t.refresh(ctx)
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return err
+	}
+	now := t.cfg.Clock.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.health.polled, t.health.up, t.health.lastPoll = true, err == nil, now
+	if err != nil {
+		t.health.errors++
+		t.health.lastErr = err.Error()
+	}
+	return err
+}
+
+func (t *Ticker) refresh(ctx context.Context) error {
 	u, err := url.Parse(t.cfg.URL)
-	if err != nil || u.Scheme != "https" {
+	if err != nil || !t.allowedURL(u) {
 		return fmt.Errorf("rates: ticker URL %q: not an https URL", t.cfg.URL)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.cfg.URL, nil)
@@ -188,10 +271,11 @@ func (t *Ticker) Refresh(ctx context.Context) error {
 	defer resp.Body.Close()
 	// A redirect must not downgrade a price feed to plain HTTP, whatever
 	// client the caller supplied.
-	if resp.Request != nil && resp.Request.URL.Scheme != "https" {
+	if resp.Request != nil && !t.allowedURL(resp.Request.URL) {
 		return fmt.Errorf("rates: %s ticker redirected to a non-https URL", t.source)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	limit := t.ex.maxBody
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return fmt.Errorf("rates: reading %s ticker: %w", t.source, err)
 	}
@@ -199,10 +283,10 @@ func (t *Ticker) Refresh(ctx context.Context) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("rates: %s ticker answered %s", t.source, resp.Status)
 	}
-	if len(body) > maxBody {
-		return fmt.Errorf("rates: %s ticker response is larger than %d bytes", t.source, maxBody)
+	if int64(len(body)) > limit {
+		return fmt.Errorf("rates: %s ticker response is larger than %d bytes", t.source, limit)
 	}
-	price, at, err := t.parse(body, sent, received)
+	price, at, err := t.ex.parse(t, body, sent, received)
 	if err != nil {
 		return fmt.Errorf("rates: %s ticker: %w", t.source, err)
 	}
@@ -219,6 +303,59 @@ func (t *Ticker) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// allowedURL: https, or plain http to a loopback host when the
+// configuration allows it.
+func (t *Ticker) allowedURL(u *url.URL) bool {
+	switch {
+	case u.Scheme == "https" && u.Host != "":
+		return true
+	case u.Scheme == "http" && t.cfg.AllowLoopbackHTTP:
+		return isLoopbackHost(u.Hostname())
+	}
+	return false
+}
+
+// isLoopbackHost: "localhost", or a literal address in 127.0.0.0/8 or ::1
+// (IPv4-mapped forms included). Other spellings ("127.1", "2130706433")
+// are not addresses here.
+func isLoopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Zone() == "" && a.Unmap().IsLoopback()
+}
+
+// SourceStatus is a snapshot of one source for operators: its last good
+// price and how its polls have gone.
+type SourceStatus struct {
+	Name      string          // "wazirx"
+	Host      string          // the ticker's host, also Rate.Source
+	Asset     string          // "USDT"
+	Price     decimal.Decimal // the last good price; zero before the first
+	At        time.Time       // when the exchange observed it; zero before the first
+	Polled    bool            // at least one poll has ended
+	Up        bool            // the last poll succeeded
+	Errors    uint64          // failed polls so far
+	LastError string          // the last failed poll's error, "" if none yet
+	LastPoll  time.Time       // when the last poll ended
+}
+
+// Status reports the ticker's last good price and poll outcomes.
+func (t *Ticker) Status() SourceStatus {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	s := SourceStatus{
+		Name: t.name, Host: t.source, Asset: t.asset,
+		Polled: t.health.polled, Up: t.health.up, Errors: t.health.errors,
+		LastError: t.health.lastErr, LastPoll: t.health.lastPoll,
+	}
+	if t.last.ok {
+		s.Price, s.At = t.last.price, t.last.at
+	}
+	return s
+}
+
 // tickerResponse is the part of the documented response Offramp uses.
 type tickerResponse struct {
 	Symbol     string      `json:"symbol"`
@@ -229,8 +366,8 @@ type tickerResponse struct {
 	At         json.Number `json:"at"`
 }
 
-// parse validates a ticker body and picks its price and time.
-func (t *Ticker) parse(body []byte, sent, received time.Time) (decimal.Decimal, time.Time, error) {
+// parseWazirX validates a WazirX ticker body and picks its price and time.
+func (t *Ticker) parseWazirX(body []byte, sent, received time.Time) (decimal.Decimal, time.Time, error) {
 	var r tickerResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return decimal.Decimal{}, time.Time{}, fmt.Errorf("response is not the documented ticker JSON: %w", err)
@@ -243,20 +380,27 @@ func (t *Ticker) parse(body []byte, sent, received time.Time) (decimal.Decimal, 
 		return decimal.Decimal{}, time.Time{}, fmt.Errorf("response is for %s/%s, want %s/%s",
 			truncate(r.BaseAsset), truncate(r.QuoteAsset), t.asset, fiat)
 	}
-	var price decimal.Decimal
-	switch {
-	case r.BidPrice.set && r.BidPrice.v.IsPositive():
-		price = r.BidPrice.v
-	case r.LastPrice.set && r.LastPrice.v.IsPositive():
-		price = r.LastPrice.v
-	default:
+	price, ok := pickPrice(r.BidPrice, r.LastPrice)
+	if !ok {
 		return decimal.Decimal{}, time.Time{}, errors.New("response has no positive bidPrice or lastPrice")
 	}
-	at, err := tickerTime(r.At, sent, received)
+	at, err := tickerTime("at", r.At, sent, received)
 	if err != nil {
 		return decimal.Decimal{}, time.Time{}, err
 	}
 	return price, at, nil
+}
+
+// pickPrice is the best bid when positive, else the last traded price when
+// positive (see Ticker).
+func pickPrice(bid, last priceField) (decimal.Decimal, bool) {
+	switch {
+	case bid.set && bid.v.IsPositive():
+		return bid.v, true
+	case last.set && last.v.IsPositive():
+		return last.v, true
+	}
+	return decimal.Decimal{}, false
 }
 
 // tickerTime is when the ticker observed its price: its own "at" when
@@ -265,13 +409,14 @@ func (t *Ticker) parse(body []byte, sent, received time.Time) (decimal.Decimal, 
 // seconds; a value below 10^11 would be a millisecond time in 1973, so it is
 // read as seconds. A time later than the response's arrival (a clock ahead
 // of ours) is capped there, so that skew cannot extend a price's life.
-func tickerTime(at json.Number, sent, received time.Time) (time.Time, error) {
+// field names the member in errors.
+func tickerTime(field string, at json.Number, sent, received time.Time) (time.Time, error) {
 	if at == "" {
 		return sent, nil
 	}
 	n, err := strconv.ParseInt(at.String(), 10, 64)
 	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("response has a malformed \"at\" timestamp %q", truncate(at.String()))
+		return time.Time{}, fmt.Errorf("response has a malformed %q: %q", field, truncate(at.String()))
 	}
 	if n == 0 {
 		return sent, nil

@@ -241,6 +241,9 @@ func (s *Service) runBankJob(ctx context.Context, j offramp.Job) error {
 		return nil
 	}
 	verdict, err := s.verifier.VerifyBank(ctx, c, b)
+	if errors.Is(err, offramp.ErrManualDecision) {
+		return s.awaitBankDecision(ctx, j, err) // no retry: an operator decides
+	}
 	if err != nil {
 		return err
 	}

@@ -455,6 +455,9 @@ func (s *Service) runKYCJob(ctx context.Context, j offramp.Job) error {
 		return nil // superseded: a newer attempt has its own job
 	}
 	verdict, err := s.verifier.VerifyKYC(ctx, c)
+	if errors.Is(err, offramp.ErrManualDecision) {
+		return s.awaitKYCDecision(ctx, j, err) // no retry: an operator decides
+	}
 	if err != nil {
 		return err
 	}

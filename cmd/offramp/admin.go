@@ -33,7 +33,7 @@ func migrateCmd() *cobra.Command {
 
 func adminCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Operator commands that work on the database directly"}
-	cmd.AddCommand(createOrgCmd(), jsSignaturesCmd(), ledgerCmd(), refundCmd(), rotateMasterKeyCmd(), adminPayoutsCmd())
+	cmd.AddCommand(createOrgCmd(), jsSignaturesCmd(), ledgerCmd(), refundCmd(), rotateMasterKeyCmd(), adminPayoutsCmd(), adminKYCCmd(), adminBanksCmd())
 	return cmd
 }
 

@@ -22,6 +22,13 @@ CREATE TABLE rail_accounts (
     CONSTRAINT rail_accounts_account_check CHECK (account_id <> '')
 );
 
+-- Operators list the submissions waiting for a decision across
+-- organizations (offramp admin kyc pending, admin banks pending).
+CREATE INDEX customers_status_updated_idx ON customers (status, updated_at, id);
+CREATE INDEX bank_accounts_status_updated_idx ON bank_accounts (status, updated_at, id);
+
 -- +goose Down
+DROP INDEX bank_accounts_status_updated_idx;
+DROP INDEX customers_status_updated_idx;
 DROP TABLE rail_accounts;
 DROP INDEX bank_accounts_org_id_key;
