@@ -55,9 +55,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// setup opens the store; wrap, when set, is the offramp.Store the service
-// sees (to add the cross-organization methods a store may have).
-func setup(t *testing.T, v offramp.Verifier, wrap func(*sqlstore.Store) offramp.Store) *bundle {
+// setup opens the store and a production service with verifier v.
+func setup(t *testing.T, v offramp.Verifier) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	vlt, err := vault.New(bytes.Repeat([]byte{9}, 32))
@@ -74,9 +73,6 @@ func setup(t *testing.T, v offramp.Verifier, wrap func(*sqlstore.Store) offramp.
 		t.Fatal(err)
 	}
 	var s offramp.Store = st
-	if wrap != nil {
-		s = wrap(st)
-	}
 	logs := &syncBuffer{}
 	svc := service.New(service.Config{Store: s, Clock: clk, Env: offramp.EnvProduction, Verifier: v,
 		Log: slog.New(slog.NewJSONHandler(logs, nil))})
@@ -228,7 +224,7 @@ func entry(t *testing.T, entries []offramp.AuditEntry, action string) offramp.Au
 
 func TestManualKYCDecision(t *testing.T) {
 	t.Parallel()
-	b := setup(t, idcheck.Manual{}, nil)
+	b := setup(t, idcheck.Manual{})
 	c := b.customer("Asha Verma", "ABCPV1234D")
 
 	// The verifier leaves it to an operator: the job completes without an
@@ -280,7 +276,7 @@ func TestManualKYCDecision(t *testing.T) {
 
 func TestManualKYCFailed(t *testing.T) {
 	t.Parallel()
-	b := setup(t, idcheck.Manual{}, nil)
+	b := setup(t, idcheck.Manual{})
 	c := b.customer("Asha Verma", "ABCPV1234D")
 	b.runJobs(offramp.JobVerifyKYC)
 
@@ -304,7 +300,7 @@ func TestManualKYCFailed(t *testing.T) {
 // A job that runs twice (a lapsed lease) records that it waits once.
 func TestManualAwaitRecordedOnce(t *testing.T) {
 	t.Parallel()
-	b := setup(t, idcheck.Manual{}, nil)
+	b := setup(t, idcheck.Manual{})
 	c := b.customer("Asha Verma", "ABCPV1234D")
 	jobs := b.liveJobs(offramp.JobVerifyKYC, c.ID)
 	for range 2 {
@@ -319,7 +315,7 @@ func TestManualAwaitRecordedOnce(t *testing.T) {
 
 func TestDecideValidation(t *testing.T) {
 	t.Parallel()
-	b := setup(t, idcheck.Manual{}, nil)
+	b := setup(t, idcheck.Manual{})
 	c := b.customer("Asha Verma", "ABCPV1234D")
 	b.runJobs(offramp.JobVerifyKYC)
 	cases := []struct {
@@ -383,7 +379,7 @@ func (b *bundle) bank(c offramp.Customer, account string) offramp.BankAccount {
 
 func TestManualBankDecision(t *testing.T) {
 	t.Parallel()
-	b := setup(t, idcheck.Combine(passKYC{}, idcheck.Manual{}), nil)
+	b := setup(t, idcheck.Combine(passKYC{}, idcheck.Manual{}))
 	c := b.verifiedCustomer("Asha Verma")
 	ba := b.bank(c, "7627389201")
 
@@ -441,7 +437,7 @@ func TestManualBankDecision(t *testing.T) {
 // then finds it decided and does nothing.
 func TestDecideWhileVerifying(t *testing.T) {
 	t.Parallel()
-	b := setup(t, idcheck.Manual{}, nil)
+	b := setup(t, idcheck.Manual{})
 	c := b.customer("Asha Verma", "ABCPV1234D")
 	if _, err := b.svc.DecideKYC(b.ctx, c.ID, false, offramp.ReasonDocumentVerificationFailed, "blurred scan", "ops"); err != nil {
 		t.Fatal(err)
@@ -468,7 +464,7 @@ func TestCashfreeThroughTheService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := setup(t, idcheck.Combine(cashfree.KYCVerifier{Client: cf}, cashfree.BankVerifier{Client: cf}), nil)
+	b := setup(t, idcheck.Combine(cashfree.KYCVerifier{Client: cf}, cashfree.BankVerifier{Client: cf}))
 
 	ok := b.customer("John Doe", cashfreeidfake.PANValid)
 	bad := b.customer("John Doe", cashfreeidfake.PANNameMismatch)
@@ -546,7 +542,7 @@ func TestCashfreeThroughTheService(t *testing.T) {
 // lookup still finds the customer and the bank account.
 func TestDecideWithoutVerifier(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil, nil)
+	b := setup(t, nil)
 	c := b.customer("Asha Verma", "ABCPV1234D")
 	got, err := b.svc.DecideKYC(b.ctx, c.ID, true, "", "checked by hand", "ops")
 	if err != nil || got.Status != offramp.CustomerVerified {
@@ -563,7 +559,7 @@ func TestDecideWithoutVerifier(t *testing.T) {
 
 func TestPendingLists(t *testing.T) {
 	t.Parallel()
-	b := setup(t, idcheck.Combine(passKYC{}, idcheck.Manual{}), nil)
+	b := setup(t, idcheck.Combine(passKYC{}, idcheck.Manual{}))
 	verified := b.verifiedCustomer("Asha Verma")
 	ba := b.bank(verified, "7627389201")
 	b.runJobs(offramp.JobVerifyBank) // left to an operator
