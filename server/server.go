@@ -75,6 +75,8 @@ type Config struct {
 	RateMaxAge      time.Duration
 	// SandboxBankDB is the simulated bank's file (default beside DB).
 	SandboxBankDB string
+	// Providers chooses the bank rail, the verifiers and the rate sources.
+	Providers Providers
 	// WebhookAllowPrivate lets webhooks go to loopback and private
 	// addresses; nil means the environment's default (sandbox yes,
 	// production no).
@@ -178,9 +180,30 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	payouts, err := s.payoutConfig(ctx, clock)
+	prov, err := cfg.Providers.build(providerDeps{
+		env: cfg.Env, store: st, clock: clock, log: log, registerer: reg, rateMaxAge: cfg.RateMaxAge,
+		sandbox: func() (offramp.Rail, error) { return s.openSandboxBank(clock) },
+		sandboxPx: func() offramp.RateSource {
+			prices := cfg.SandboxRates
+			if prices == nil {
+				prices = rates.DefaultSandboxPrices()
+			}
+			return rates.NewSandbox(prices, clock)
+		},
+	})
 	if err != nil {
 		return nil, err
+	}
+	payouts := service.PayoutConfig{QuoteTTL: cfg.QuoteTTL, Fees: cfg.Fees, DailyLimit: cfg.DailyLimit, EDDDailyLimit: cfg.EDDDailyLimit,
+		Rail: prov.rail, Rates: prov.rates}
+	if prov.market != nil {
+		mctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		go prov.market.Run(mctx)
+		s.closers = append(s.closers, stop)
+		payouts.Assets = []string{prov.market.Asset()}
+	}
+	if cfg.Env == offramp.EnvSandbox {
+		payouts.Screener = sandbox.Screener{}
 	}
 	payouts.Engine = engine.Config{
 		RailTimeout: cfg.RailTimeout, InquiryDelay: cfg.RailDelay, MaxInquiries: cfg.MaxInquiries,
@@ -198,14 +221,20 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Store: st, Clock: clock, Env: cfg.Env, VerifyDelay: cfg.VerifyDelay, LinkKey: linkKey, Log: log,
 		Payouts: payouts, Webhooks: service.WebhookConfig{AllowPrivate: allowPrivate},
 	}
-	if cfg.Env == offramp.EnvSandbox {
-		sc.Verifier = sandbox.Verifier{}
+	// Without a verifier (production before one is configured)
+	// submissions wait in PROCESSING, and /readyz says why.
+	if prov.verifier != nil {
+		sc.Verifier = prov.verifier
 	}
-	// In production no verifier is configured until a KYC / penny-drop
-	// partner adapter is: submissions wait in PROCESSING.
 	s.Service = service.New(sc)
+	var health health
+	apiCfg := httpapi.Config{Service: s.Service, Store: st, Log: log, Registry: reg, BaseURL: cfg.BaseURL,
+		Routes: prov.webhookRoutes(s.Service.Engine(), log)}
+	if cfg.Env == offramp.EnvProduction {
+		apiCfg.Ready = prov.ready(&health)
+	}
 
-	s.api = httpapi.New(httpapi.Config{Service: s.Service, Store: st, Log: log, Registry: reg, BaseURL: cfg.BaseURL})
+	s.api = httpapi.New(apiCfg)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -246,6 +275,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			})
 		})
 	})
+	s.wg.Go(func() {
+		// Every provider is checked at start and every minute, so /readyz
+		// reports one that stopped answering without calling it itself.
+		health.run(workCtx, prov.checks)
+		worker.Sweep(workCtx, time.Minute, log, "provider checks", func(ctx context.Context) error {
+			health.run(ctx, prov.checks)
+			return nil
+		})
+	})
 	go func() { s.serveErr <- s.http.Serve(ln) }()
 	log.Info("offramp listening", "addr", ln.Addr().String(), "env", string(cfg.Env), "db", RedactDSN(cfg.DB))
 	return s, nil
@@ -281,51 +319,28 @@ func (s *Server) close() {
 	s.closers = nil
 }
 
-// payoutConfig builds the payout flow's adapters: in sandbox the simulated
-// bank, fixed prices and the sandbox AML screener; in production the market
-// price ticker, and no bank rail until a partner adapter exists (payouts are
-// then refused as unavailable rather than queued for nobody).
-func (s *Server) payoutConfig(ctx context.Context, clock offramp.Clock) (service.PayoutConfig, error) {
+// openSandboxBank opens the simulated bank's books: beside the SQLite file,
+// or data/sandbox-bank.db with PostgreSQL (several instances on one
+// machine share it, as they would share a real bank).
+func (s *Server) openSandboxBank(clock offramp.Clock) (offramp.Rail, error) {
 	cfg := s.cfg
-	pc := service.PayoutConfig{
-		QuoteTTL: cfg.QuoteTTL,
-		Fees:     cfg.Fees, DailyLimit: cfg.DailyLimit, EDDDailyLimit: cfg.EDDDailyLimit,
-	}
-	if cfg.Env == offramp.EnvProduction {
-		t := rates.NewTicker(rates.TickerConfig{Asset: "USDT", MaxAge: cfg.RateMaxAge, Clock: clock, Log: s.log})
-		tctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		go t.Run(tctx)
-		s.closers = append(s.closers, stop)
-		pc.Rates, pc.Assets = t, []string{"USDT"}
-		return pc, nil
-	}
-	prices := cfg.SandboxRates
-	if prices == nil {
-		prices = rates.DefaultSandboxPrices()
-	}
-	pc.Rates = rates.NewSandbox(prices, clock)
-	pc.Screener = sandbox.Screener{}
 	bankDB := cfg.SandboxBankDB
 	switch {
 	case bankDB != "":
 	case IsPostgres(cfg.DB):
-		// The simulated bank keeps its books in a local file whatever
-		// Offramp's own database is; several instances on one machine
-		// share it, as they would share a real bank.
 		bankDB = filepath.Join("data", "sandbox-bank.db")
 	default:
 		bankDB = filepath.Join(filepath.Dir(SQLitePath(cfg.DB)), "sandbox-bank.db")
 	}
 	if err := os.MkdirAll(filepath.Dir(bankDB), 0o700); err != nil {
-		return pc, fmt.Errorf("sandbox bank: %w", err)
+		return nil, fmt.Errorf("sandbox bank: %w", err)
 	}
 	bank, err := rail.OpenSandbox(bankDB, rail.SandboxOptions{Settle: cfg.RailDelay, Pending: cfg.SandboxPending, Clock: clock})
 	if err != nil {
-		return pc, fmt.Errorf("sandbox bank: %w", err)
+		return nil, fmt.Errorf("sandbox bank: %w", err)
 	}
 	s.closers = append(s.closers, func() { bank.Close() })
-	pc.Rail = bank
-	return pc, nil
+	return bank, nil
 }
 
 // RedactDSN hides the password of a database URL, for logs.

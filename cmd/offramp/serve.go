@@ -51,6 +51,7 @@ type serveFlags struct {
 	leaseTime     time.Duration
 
 	webhookAllowPrivate string
+	providers           providerFlags
 }
 
 func serveCmd() *cobra.Command {
@@ -71,6 +72,7 @@ SIGINT or SIGTERM drains in-flight requests and stops the workers cleanly.`,
 		},
 	}
 	f.register(cmd)
+	f.providers.register(cmd)
 	cmd.Flags().StringVar(&f.addr, "addr", env("OFFRAMP_ADDR", "127.0.0.1:8080"), "listen address [OFFRAMP_ADDR]")
 	cmd.Flags().StringVar(&f.baseURL, "base-url", env("OFFRAMP_BASE_URL", ""), "public URL of this server, for links it hands out (default: from each request) [OFFRAMP_BASE_URL]")
 	cmd.Flags().DurationVar(&f.verifyDelay, "verify-delay", envDuration("OFFRAMP_VERIFY_DELAY", 2*time.Second), "sandbox: delay before a KYC or bank submission is decided [OFFRAMP_VERIFY_DELAY]")
@@ -153,6 +155,9 @@ func (f serveFlags) serverConfig(log *slog.Logger) (server.Config, error) {
 		}
 	}
 	cfg.Workers = worker.DefaultPools(f.bankWorkers, f.hookWorkers, f.verifyWorkers)
+	if cfg.Providers, err = f.providers.resolve(); err != nil {
+		return cfg, err
+	}
 	if f.fees != "" {
 		if cfg.Fees, err = money.ParseSchedule(f.fees); err != nil {
 			return cfg, fmt.Errorf("--fees: %w", err)
