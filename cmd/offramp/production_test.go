@@ -17,6 +17,7 @@ import (
 
 	"github.com/offramp/offramp"
 	"github.com/offramp/offramp/idcheck/cashfree/cashfreeidfake"
+	"github.com/offramp/offramp/rail/cashfree/cashfreefake"
 	"github.com/offramp/offramp/rail/razorpayx/razorpayxfake"
 	"github.com/offramp/offramp/rates/ratesfake"
 )
@@ -36,24 +37,13 @@ func TestProductionGuideAgainstFakes(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "offramp.db")
 	clk := offramp.SystemClock{}
-
-	wazirx, coindcx := ratesfake.NewWazirX(clk), ratesfake.NewCoinDCX(clk)
-	wazirx.SetPrice("USDT", "88.40", "88.40")
-	coindcx.SetPrice("USDT", "88.60", "88.60")
-	wazirxURL, coindcxURL := wazirx.Start(), coindcx.Start()
-	t.Cleanup(wazirx.Close)
-	t.Cleanup(coindcx.Close)
+	wazirxURL, coindcxURL := startMarkets(t)
 
 	ids := httptest.NewServer(cashfreeidfake.New("cf_client", "cf_secret_value"))
 	t.Cleanup(ids.Close)
 
 	// The server's port is chosen first: the provider's webhooks go there.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	rzp, err := razorpayxfake.NewServer(razorpayxfake.Options{
 		KeyID: "rzp_live_key", KeySecret: "rzp_secret_value", AccountNumber: "2323230041626905", Clock: clk,
 		Settle: 300 * time.Millisecond, ReverseAfter: time.Second,
@@ -75,16 +65,7 @@ func TestProductionGuideAgainstFakes(t *testing.T) {
 		"OFFRAMP_WAZIRX_BASE_URL=" + wazirxURL, "OFFRAMP_COINDCX_BASE_URL=" + coindcxURL,
 	}
 
-	create := exec.Command(bin, "admin", "create-org", "--name", "Live Exchange", "--db", db, "--env", "production", "--json")
-	create.Env = append(os.Environ(), envVars...)
-	out, err := create.Output()
-	if err != nil {
-		t.Fatalf("create-org: %v", err)
-	}
-	var org map[string]string
-	if err := json.Unmarshal(out, &org); err != nil {
-		t.Fatalf("create-org: %q", out)
-	}
+	org := createProductionOrg(t, bin, db, envVars)
 
 	check := exec.Command(bin, "admin", "check-providers", "--env", "production", "--rail", "razorpayx",
 		"--kyc-verifier", "cashfree", "--bank-verifier", "razorpayx", "--rate-sources", "wazirx,coindcx")
@@ -102,68 +83,15 @@ func TestProductionGuideAgainstFakes(t *testing.T) {
 	s := startServeEnv(t, bin, dir, envVars, "--env", "production", "--addr", addr,
 		"--rail", "razorpayx", "--kyc-verifier", "cashfree", "--bank-verifier", "razorpayx", "--rate-sources", "wazirx,coindcx",
 		"--rate-spread", "0.5", "--verify-delay", "100ms", "--rail-delay", "200ms")
-	s.key, s.secret = org["api_key"], org["api_secret"]
-	do := func(method, path string, body map[string]any) map[string]any {
-		return signedDo(t, s.base, method, path, s.key, s.secret, body)
-	}
-	deadline := func() time.Time { return time.Now().Add(30 * time.Second) }
-	// /readyz turns 200 once the markets' prices are fresh and every
-	// provider answered its check.
-	for until := deadline(); ; {
-		res, err := http.Get(s.base + "/readyz")
-		if err == nil {
-			body := new(bytes.Buffer)
-			body.ReadFrom(res.Body)
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-			if time.Now().After(until) {
-				t.Fatalf("/readyz: %d %s", res.StatusCode, body)
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	wait := func(path, field string, done func(any) bool) map[string]any {
-		t.Helper()
-		until := deadline()
-		for {
-			_, _ = rzp.Flush(context.Background()) // the provider's webhooks
-			got := do("GET", path, nil)
-			if done(got[field]) {
-				return got
-			}
-			if time.Now().After(until) {
-				t.Fatalf("%s: %s still %v (%v)", path, field, got[field], got)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	is := func(want string) func(any) bool { return func(v any) bool { return v == want } }
-
-	c := do("POST", "/cms/api/v1/customer/create", map[string]any{"full_name": "Asha Verma", "email": "asha@example.com", "phone": "9876543210", "alpha_3_country_code": "IND"})
-	cust := c["id"].(string)
-	do("POST", "/cms/api/v1/kyc/add-kyc-data", map[string]any{
-		"customer_id": cust, "full_name": "Asha Verma", "full_address": "12 MG Road, Bengaluru", "dob": "01-02-1990",
-		"registered_date": "01-01-2024", "tax_number": "ABCPA5678K", "document_type": "AADHAAR",
-		"document_front_image_url": "https://x.example/f.jpg", "document_back_image_url": "https://x.example/b.jpg",
-		"document_details": map[string]any{"document_number": "123412341234"}, "selfie_url": "https://x.example/s.jpg",
-		"selfie_verification_status": true})
-	wait("/cms/api/v1/customer/"+cust, "status", is("VERIFIED"))
-
-	bank := func(account string) string {
-		b := do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": account, "ifsc": "HDFC0001234", "account_name": "Asha Verma"})["id"].(string)
-		wait("/cms/api/v1/bank/"+cust+"/"+b, "bank_account_status", is("VERIFIED"))
-		return b
-	}
-	rate := do("GET", "/pos/api/v1/payout/fetch-rate?asset=USDT&fiat=INR", nil)
+	lc := newLive(t, s, org, func() { _, _ = rzp.Flush(context.Background()) })
+	cust := lc.onboard("Asha Verma", "ABCPA5678K")
+	bank := func(account string) string { return lc.bank(cust, account, "Asha Verma") }
+	pay := func(bankID string, amount int, order string) string { return lc.pay(cust, bankID, amount, order) }
+	wait := lc.wait
+	rate := lc.do("GET", "/pos/api/v1/payout/fetch-rate?asset=USDT&fiat=INR", nil)
 	// The median of 88.40 and 88.60 is 88.50; less the 0.5 % spread: 88.0575.
 	if got, _ := json.Marshal(rate); !strings.Contains(string(got), "88.0575") {
 		t.Fatalf("rate: %s", got)
-	}
-	pay := func(bankID string, amount int, order string) string {
-		q := do("POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": amount, "customer_id": cust, "bank_id": bankID})
-		return do("POST", "/pos/api/v1/payout/initiate", map[string]any{"quotation_id": q["id"], "customer_id": cust, "exchange_order_id": order})["id"].(string)
 	}
 
 	okBank := bank("50100200301")
@@ -192,13 +120,239 @@ func TestProductionGuideAgainstFakes(t *testing.T) {
 		t.Fatalf("a lost create answer made %d provider payouts", n)
 	}
 
-	s.stop(t)
+	lc.finish(bin, db, envVars, "rzp_secret_value", "cf_secret_value", "rzp_webhook_secret")
+}
+
+// startMarkets serves WazirX at 88.40 and CoinDCX at 88.60 for USDT/INR.
+func startMarkets(t *testing.T) (wazirxURL, coindcxURL string) {
+	t.Helper()
+	clk := offramp.SystemClock{}
+	wazirx, coindcx := ratesfake.NewWazirX(clk), ratesfake.NewCoinDCX(clk)
+	wazirx.SetPrice("USDT", "88.40", "88.40")
+	coindcx.SetPrice("USDT", "88.60", "88.60")
+	wazirxURL, coindcxURL = wazirx.Start(), coindcx.Start()
+	t.Cleanup(wazirx.Close)
+	t.Cleanup(coindcx.Close)
+	return wazirxURL, coindcxURL
+}
+
+// createProductionOrg creates a production organization and returns its
+// credentials.
+func createProductionOrg(t *testing.T, bin, db string, envVars []string) map[string]string {
+	t.Helper()
+	create := exec.Command(bin, "admin", "create-org", "--name", "Live Exchange", "--db", db, "--env", "production", "--json")
+	create.Env = append(os.Environ(), envVars...)
+	out, err := create.Output()
+	if err != nil {
+		t.Fatalf("create-org: %v", err)
+	}
+	var org map[string]string
+	if err := json.Unmarshal(out, &org); err != nil {
+		t.Fatalf("create-org: %q", out)
+	}
+	return org
+}
+
+// freeAddr picks a free port on 127.0.0.1 for the server, so the
+// providers' fakes can be told where to send webhooks before it starts.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// live drives a production server the way an exchange would.
+type live struct {
+	t     *testing.T
+	s     *serveProc
+	flush func() // delivers the provider's pending webhooks
+}
+
+func is(want string) func(any) bool { return func(v any) bool { return v == want } }
+
+// newLive waits until /readyz is 200: the markets' prices are fresh and
+// every provider answered its check.
+func newLive(t *testing.T, s *serveProc, org map[string]string, flush func()) *live {
+	t.Helper()
+	s.key, s.secret = org["api_key"], org["api_secret"]
+	until := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			body := new(bytes.Buffer)
+			body.ReadFrom(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+			if time.Now().After(until) {
+				t.Fatalf("/readyz: %d %s", res.StatusCode, body)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &live{t: t, s: s, flush: flush}
+}
+
+func (l *live) do(method, path string, body map[string]any) map[string]any {
+	l.t.Helper()
+	return signedDo(l.t, l.s.base, method, path, l.s.key, l.s.secret, body)
+}
+
+func (l *live) wait(path, field string, done func(any) bool) map[string]any {
+	l.t.Helper()
+	until := time.Now().Add(30 * time.Second)
+	for {
+		l.flush()
+		got := l.do("GET", path, nil)
+		if done(got[field]) {
+			return got
+		}
+		if time.Now().After(until) {
+			l.t.Fatalf("%s: %s still %v (%v)", path, field, got[field], got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// onboard creates a customer and submits KYC with a PAN; it waits for
+// VERIFIED.
+func (l *live) onboard(name, pan string) string {
+	l.t.Helper()
+	c := l.do("POST", "/cms/api/v1/customer/create", map[string]any{"full_name": name, "email": strings.ReplaceAll(strings.ToLower(name), " ", ".") + "@example.com", "phone": "9876543210", "alpha_3_country_code": "IND"})
+	cust := c["id"].(string)
+	l.do("POST", "/cms/api/v1/kyc/add-kyc-data", map[string]any{
+		"customer_id": cust, "full_name": name, "full_address": "12 MG Road, Bengaluru", "dob": "01-02-1990",
+		"registered_date": "01-01-2024", "tax_number": pan, "document_type": "AADHAAR",
+		"document_front_image_url": "https://x.example/f.jpg", "document_back_image_url": "https://x.example/b.jpg",
+		"document_details": map[string]any{"document_number": "123412341234"}, "selfie_url": "https://x.example/s.jpg",
+		"selfie_verification_status": true})
+	l.wait("/cms/api/v1/customer/"+cust, "status", is("VERIFIED"))
+	return cust
+}
+
+// bank adds a bank account and waits for VERIFIED.
+func (l *live) bank(cust, account, holder string) string {
+	l.t.Helper()
+	b := l.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": account, "ifsc": "HDFC0001234", "account_name": holder})["id"].(string)
+	l.wait("/cms/api/v1/bank/"+cust+"/"+b, "bank_account_status", is("VERIFIED"))
+	return b
+}
+
+// pay quotes and initiates a payout and returns its id.
+func (l *live) pay(cust, bankID string, amount int, order string) string {
+	l.t.Helper()
+	q := l.do("POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": amount, "customer_id": cust, "bank_id": bankID})
+	return l.do("POST", "/pos/api/v1/payout/initiate", map[string]any{"quotation_id": q["id"], "customer_id": cust, "exchange_order_id": order})["id"].(string)
+}
+
+// finish stops the server, runs the ledger check and makes sure no secret
+// reached the log.
+func (l *live) finish(bin, db string, envVars []string, secrets ...string) {
+	l.t.Helper()
+	l.s.stop(l.t)
 	ledger := exec.Command(bin, "admin", "ledger", "check", "--db", db)
 	ledger.Env = append(os.Environ(), envVars...)
 	if out, err := ledger.CombinedOutput(); err != nil || !strings.Contains(string(out), "ledger balanced") {
-		t.Fatalf("ledger check: %v\n%s", err, out)
+		l.t.Fatalf("ledger check: %v\n%s", err, out)
 	}
-	if strings.Contains(s.stderr.String(), "rzp_secret_value") || strings.Contains(s.stderr.String(), "cf_secret_value") {
-		t.Fatal("a provider secret reached the server's log")
+	for _, secret := range secrets {
+		if strings.Contains(l.s.stderr.String(), secret) || strings.Contains(l.s.stdout.String(), secret) {
+			l.t.Fatalf("a provider secret reached the server's output")
+		}
 	}
+}
+
+// TestProductionCashfreeAgainstFakes is the same guide with Cashfree for
+// everything: PAN and bank account verification (Secure ID) and payouts,
+// the provider's outcomes forced on its fake and reported by its signed
+// webhooks.
+func TestProductionCashfreeAgainstFakes(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "offramp.db")
+	wazirxURL, coindcxURL := startMarkets(t)
+	ids := httptest.NewServer(cashfreeidfake.New("cf_client", "cf_secret_value"))
+	t.Cleanup(ids.Close)
+	addr := freeAddr(t)
+	// Transfers stay pending until the test decides their fate.
+	pf := cashfreefake.New(cashfreefake.Options{ClientID: "cf_client", ClientSecret: "cf_secret_value", Clock: offramp.SystemClock{},
+		Settle: time.Hour, WebhookURL: "http://" + addr + "/rails/cashfree/webhook"})
+	payouts := httptest.NewServer(pf)
+	t.Cleanup(payouts.Close)
+
+	envVars := []string{
+		"OFFRAMP_MASTER_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{4}, 32)),
+		"OFFRAMP_CASHFREE_CLIENT_ID=cf_client", "OFFRAMP_CASHFREE_CLIENT_SECRET=cf_secret_value",
+		"OFFRAMP_CASHFREE_PAYOUT_BASE_URL=" + payouts.URL + "/payout",
+		"OFFRAMP_CASHFREE_VERIFICATION_BASE_URL=" + ids.URL + "/verification",
+		"OFFRAMP_WAZIRX_BASE_URL=" + wazirxURL, "OFFRAMP_COINDCX_BASE_URL=" + coindcxURL,
+		"OFFRAMP_RAIL=cashfree", "OFFRAMP_KYC_VERIFIER=cashfree", "OFFRAMP_BANK_VERIFIER=cashfree", "OFFRAMP_RATE_SOURCES=wazirx,coindcx",
+	}
+	org := createProductionOrg(t, bin, db, envVars)
+	s := startServeEnv(t, bin, dir, envVars, "--env", "production", "--addr", addr, "--verify-delay", "100ms", "--rail-delay", "200ms")
+	lc := newLive(t, s, org, func() { _, _ = pf.Deliver(context.Background()) })
+	// The fake's bank accounts are held by JOHN DOE.
+	cust := lc.onboard("John Doe", "ABCPJ4321K")
+	bankID := lc.bank(cust, "50100200301", "John Doe")
+
+	// pay initiates a payout, waits until Cashfree holds the transfer,
+	// forces its statuses in order (with their webhooks), and waits for the
+	// payout to leave PROCESSING.
+	pay := func(amount int, order string, statuses ...[2]string) (map[string]any, string) {
+		t.Helper()
+		id := lc.pay(cust, bankID, amount, order)
+		ref := lc.do("GET", "/pos/api/v1/payout/"+id, nil)["bank_reference"].(string)
+		until := time.Now().Add(30 * time.Second)
+		for {
+			if _, ok := pf.Transfer(ref); ok {
+				break
+			}
+			if time.Now().After(until) {
+				t.Fatalf("Cashfree never received transfer %s", ref)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		for _, st := range statuses {
+			if err := pf.SetStatus(ref, st[0], st[1]); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pf.Deliver(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return lc.wait("/pos/api/v1/payout/"+id, "status", func(v any) bool { return v != "PROCESSING" }), ref
+	}
+
+	paid, ref := pay(20, "cf-1", [2]string{"SUCCESS", ""})
+	held, _ := pf.Transfer(ref)
+	if paid["status"] != "SUCCESS" || paid["utr"] != held.UTR || held.UTR == "" {
+		t.Fatalf("payout: %v (Cashfree: %+v)", paid, held)
+	}
+	rejected, _ := pay(21, "cf-2", [2]string{"FAILED", "BENE_BANK_DECLINED"})
+	if rejected["status"] != "FAILED" || rejected["failure_reason"] != "BENEFICIARY_BANK_REJECTED" {
+		t.Fatalf("rejected: %v", rejected)
+	}
+	got, ref := pay(22, "cf-3", [2]string{"SUCCESS", ""})
+	if got["status"] != "SUCCESS" {
+		t.Fatalf("before the reversal: %v", got)
+	}
+	if err := pf.SetStatus(ref, "REVERSED", "INVALID_ACCOUNT_FAIL"); err != nil {
+		t.Fatal(err)
+	}
+	reversed := lc.wait("/pos/api/v1/payout/"+got["id"].(string), "status", is("FAILED"))
+	if reversed["failure_reason"] != offramp.ReasonReversedByBank || reversed["utr"] != got["utr"] {
+		t.Fatalf("reversal: %v", reversed)
+	}
+	// A lost create answer: one transfer at Cashfree, paid once.
+	pf.FailCreates(cashfreefake.DropAfterCommit)
+	lost, ref := pay(23, "cf-4", [2]string{"SUCCESS", ""})
+	if lost["status"] != "SUCCESS" || pf.Transfers(ref) != 1 {
+		t.Fatalf("lost create answer: %v, %d transfers", lost["status"], pf.Transfers(ref))
+	}
+	lc.finish(bin, db, envVars, "cf_secret_value")
 }
