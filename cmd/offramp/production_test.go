@@ -356,3 +356,43 @@ func TestProductionCashfreeAgainstFakes(t *testing.T) {
 	}
 	lc.finish(bin, db, envVars, "cf_secret_value")
 }
+
+// TestProductionReadyzSaysWhy: a production server with nothing but market
+// prices configured is up but not ready, and /readyz says what is missing;
+// --help never shows a provider secret set in the environment.
+func TestProductionReadyzSaysWhy(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	wazirxURL, _ := startMarkets(t)
+	envVars := []string{
+		"OFFRAMP_MASTER_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32)),
+		"OFFRAMP_WAZIRX_BASE_URL=" + wazirxURL, "OFFRAMP_RAZORPAYX_KEY_SECRET=rzp_secret_in_env",
+	}
+	help := exec.Command(bin, "serve", "--help")
+	help.Env = append(os.Environ(), envVars...)
+	if out, err := help.CombinedOutput(); err != nil || strings.Contains(string(out), "rzp_secret_in_env") || !strings.Contains(string(out), "OFFRAMP_RAZORPAYX_KEY_SECRET") {
+		t.Fatalf("serve --help: %v\n%s", err, out)
+	}
+	s := startServeEnv(t, bin, dir, envVars, "--env", "production")
+	var body map[string]string
+	until := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(s.base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := res.StatusCode
+		body = nil
+		json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if code == 503 && strings.Contains(body["reason"], "no bank rail") && strings.Contains(body["reason"], "verifier") &&
+			!strings.Contains(body["reason"], "not checked yet") {
+			break
+		}
+		if code == 200 || time.Now().After(until) {
+			t.Fatalf("/readyz: %d %v", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.stop(t)
+}
