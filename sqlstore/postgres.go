@@ -111,6 +111,8 @@ var pgUniqueIndexes = map[string]string{
 	"bank_accounts_org_account_number_key":  "bank_accounts.account_number_index",
 	"bank_accounts_org_vpa_key":             "bank_accounts.vpa_index",
 	"bank_accounts_org_customer_id_key":     "bank_accounts.id",
+	"bank_accounts_org_id_key":              "bank_accounts.id",
+	"rail_accounts_pkey":                    "rail_accounts.bank_id",
 	"events_pkey":                           "events.id",
 	"events_object_sequence_key":            "events.sequence",
 	"jobs_pkey":                             "jobs.id",

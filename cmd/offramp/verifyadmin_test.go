@@ -91,8 +91,8 @@ func TestAdminKYCDecide(t *testing.T) {
 		!strings.Contains(err.Error(), "--failed needs --reason") {
 		t.Errorf("--failed without --reason: %v", err)
 	}
-	if _, err := run("admin", "banks", "pending"); err == nil || !strings.Contains(err.Error(), "cannot list") {
-		t.Errorf("pending: %v", err)
+	if out, err := run("admin", "kyc", "pending", "--json"); err != nil || strings.Contains(out, c.ID.String()) {
+		t.Errorf("kyc pending after the decision lists the customer: %v\n%s", err, out)
 	}
 
 	// The decision is in the audit log, with who and why.
