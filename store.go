@@ -130,6 +130,23 @@ type ReadTx interface {
 	// RailAccount returns what provider calls the bank account bankID of
 	// orgID; ErrNotFound when it was never created there.
 	RailAccount(ctx context.Context, provider string, orgID, bankID uuid.UUID) (RailAccount, error)
+	// Operator finds a console operator by id or by e-mail (lower-cased);
+	// ErrNotFound when none.
+	Operator(ctx context.Context, id uuid.UUID) (Operator, error)
+	OperatorByEmail(ctx context.Context, email string) (Operator, error)
+	// ListOperators lists every operator, by e-mail.
+	ListOperators(ctx context.Context) ([]Operator, error)
+	// OperatorSession finds a session by the SHA-256 of its token.
+	OperatorSession(ctx context.Context, tokenHash string) (OperatorSession, error)
+	// Proposal finds a proposal; ListProposals lists those in status (all
+	// when empty), newest first, at most limit.
+	Proposal(ctx context.Context, id uuid.UUID) (Proposal, error)
+	ListProposals(ctx context.Context, status ProposalStatus, limit int) ([]Proposal, error)
+	// ListAudit lists audit entries newest first, filtered by actor and
+	// action when not empty, at most limit.
+	ListAudit(ctx context.Context, actor, action string, limit int) ([]AuditEntry, error)
+	// ForEachAudit walks the audit log in chain order (Seq ascending).
+	ForEachAudit(ctx context.Context, fn func(AuditEntry) error) error
 	// AuditEntries lists the operator actions recorded on an object,
 	// oldest first.
 	AuditEntries(ctx context.Context, objectType ObjectType, objectID uuid.UUID) ([]AuditEntry, error)
@@ -174,6 +191,12 @@ type PhaseCount struct {
 // AuditEntry records one operator action: who did what to which object,
 // and why.
 type AuditEntry struct {
+	// Seq numbers the chain; PrevHash is the previous entry's Hash and
+	// Hash is SHA-256 over PrevHash and this entry's content (see
+	// AuditHash), so editing or deleting a row breaks every later link.
+	Seq        int64
+	PrevHash   string
+	Hash       string
 	ID         uuid.UUID
 	OrgID      uuid.UUID
 	Actor      string
@@ -231,7 +254,28 @@ type Tx interface {
 	// payouts racing to create the beneficiary agree on one.
 	PutRailAccount(ctx context.Context, a RailAccount) (RailAccount, error)
 
-	// AppendAudit records an operator action.
+	// CreateOperator adds an operator; a taken e-mail is a CodeConflict
+	// *Error. UpdateOperator writes role, password hash, TOTP secret,
+	// disabled, failed logins, locked until and updated_at.
+	CreateOperator(ctx context.Context, o Operator) error
+	UpdateOperator(ctx context.Context, o Operator) error
+	// PutOperatorSession stores a session; TouchOperatorSession moves its
+	// LastSeenAt; DeleteOperatorSession ends it (no error when gone);
+	// DeleteOperatorSessions ends every session of an operator.
+	PutOperatorSession(ctx context.Context, s OperatorSession) error
+	TouchOperatorSession(ctx context.Context, tokenHash string, at time.Time) error
+	DeleteOperatorSession(ctx context.Context, tokenHash string) error
+	DeleteOperatorSessions(ctx context.Context, operatorID uuid.UUID) error
+	// CreateProposal stores a PENDING proposal. DecideProposal moves a
+	// PENDING one to APPROVED or REJECTED with the decider; ErrStale if
+	// it is no longer PENDING. The schema refuses a decider equal to the
+	// proposer.
+	CreateProposal(ctx context.Context, p Proposal) error
+	DecideProposal(ctx context.Context, id uuid.UUID, to ProposalStatus, by string, at time.Time) error
+
+	// AppendAudit records an operator action (or a status change) as the
+	// next link of the audit chain: the store assigns Seq, PrevHash and
+	// Hash in the same transaction.
 	AppendAudit(ctx context.Context, a AuditEntry) error
 
 	CreateQuotation(ctx context.Context, q Quotation) error
