@@ -25,6 +25,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/console"
 	"github.com/offramp/offramp/engine"
 	"github.com/offramp/offramp/httpapi"
 	"github.com/offramp/offramp/money"
@@ -77,6 +78,12 @@ type Config struct {
 	SandboxBankDB string
 	// Providers chooses the bank rail, the verifiers and the rate sources.
 	Providers Providers
+	// AdminAddr is the operator console's own listen address (never the
+	// API's); empty disables the console.
+	AdminAddr string
+	// ConsoleSecureCookies marks console cookies Secure (behind a TLS
+	// proxy).
+	ConsoleSecureCookies bool
 	// WebhookAllowPrivate lets webhooks go to loopback and private
 	// addresses; nil means the environment's default (sandbox yes,
 	// production no).
@@ -88,6 +95,8 @@ type Config struct {
 type Server struct {
 	// URL is where the API answers.
 	URL string
+	// ConsoleURL is where the operator console answers ("" when disabled).
+	ConsoleURL string
 	// DefaultOrg is the organization created on the first start of an
 	// empty sandbox database, with its secret; nil otherwise.
 	DefaultOrg *offramp.Org
@@ -98,6 +107,7 @@ type Server struct {
 	log      *slog.Logger
 	api      *httpapi.Server
 	http     *http.Server
+	console  *http.Server
 	serveErr chan error
 	stopWork context.CancelFunc
 	wg       sync.WaitGroup
@@ -284,6 +294,23 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil
 		})
 	})
+	if cfg.AdminAddr != "" {
+		cln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("console listener (--admin-addr): %w", err)
+		}
+		con := console.New(console.Config{Store: st, Service: s.Service, Clock: clock, Log: log, Registry: reg, SecureCookies: cfg.ConsoleSecureCookies})
+		s.console = &http.Server{Handler: http.MaxBytesHandler(con.Handler(), 1<<20), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+		s.ConsoleURL = "http://" + cln.Addr().String()
+		go func() {
+			if err := s.console.Serve(cln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("console stopped", "err", err)
+			}
+		}()
+		log.Info("operator console listening", "addr", cln.Addr().String())
+	}
 	go func() { s.serveErr <- s.http.Serve(ln) }()
 	log.Info("offramp listening", "addr", ln.Addr().String(), "env", string(cfg.Env), "db", RedactDSN(cfg.DB))
 	return s, nil
@@ -300,6 +327,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := s.http.Shutdown(sctx)
+	if s.console != nil {
+		_ = s.console.Shutdown(sctx)
+	}
 	s.close()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)

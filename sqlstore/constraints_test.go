@@ -251,15 +251,84 @@ func testConstraints(t *testing.T, s *Store) {
 
 	// The audit log's required fields; AppendAudit refuses them blank
 	// before the database sees them.
+	auditSeq := int64(100)
 	insertAudit := func(actor, action, reason string) error {
-		return raw(`INSERT INTO audit_log (id, org_id, actor, action, object_type, object_id, reason, details, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, uuid.New(), org.ID, actor, action, "payout", uuid.New(), reason, "v1:x", ts)
+		auditSeq++
+		return raw(`INSERT INTO audit_log (id, org_id, actor, action, object_type, object_id, reason, details, created_at, seq, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, uuid.New(), org.ID, actor, action, "payout", uuid.New(), reason, "v1:x", ts,
+			auditSeq, "", "h")
 	}
 	wantRawRefused(t, "an audit entry without actor", insertAudit("", "payout.note", "v1:x"), "audit_log_actor_check")
 	wantRawRefused(t, "an audit entry without action", insertAudit("ops", "", "v1:x"), "audit_log_action_check")
 	wantRawRefused(t, "an audit entry without reason", insertAudit("ops", "payout.note", ""), "audit_log_reason_check")
 	if err := insertAudit("ops", "payout.note", "v1:x"); err != nil {
 		t.Fatalf("a whole audit entry: %v", err)
+	}
+	testConsoleConstraints(t, s, raw, ts)
+}
+
+// testConsoleConstraints: the CHECKs and unique indexes of migration
+// 00006 (operators, proposals, the audit chain), each bad row written raw
+// (the Tx methods refuse or normalize it first) next to the same row
+// without the fault.
+func testConsoleConstraints(t *testing.T, s *Store, raw func(string, ...any) error, ts any) {
+	insertOperator := func(email, role, hash string, failed int) error {
+		return raw(`INSERT INTO operators (id, email, role, password_hash, totp_secret, disabled, failed_logins, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, uuid.New(), email, role, hash, "v1:x", false, failed, ts, ts)
+	}
+	wantRawRefused(t, "an operator with an upper-case e-mail", insertOperator("Asha@ops.example", "admin", "h", 0), "operators_email_check")
+	wantRawRefused(t, "an operator without e-mail", insertOperator("", "admin", "h", 0), "operators_email_check")
+	wantRawRefused(t, "an operator of an unknown role", insertOperator("asha@ops.example", "root", "h", 0), "operators_role_check")
+	wantRawRefused(t, "an operator without password", insertOperator("asha@ops.example", "admin", "", 0), "operators_password_hash_check")
+	wantRawRefused(t, "negative failed logins", insertOperator("asha@ops.example", "admin", "h", -1), "operators_failed_logins_check")
+	if err := insertOperator("asha@ops.example", "admin", "h", 0); err != nil {
+		t.Fatalf("a whole operator: %v", err)
+	}
+	err := insertOperator("asha@ops.example", "viewer", "h", 0)
+	if ek, target := s.d.classify(err); ek != errUnique || target != "operators.email" {
+		t.Fatalf("a second operator with one e-mail: %v (classified %v %q), want operators_email_key", err, ek, target)
+	}
+
+	insertProposal := func(kind, status, proposer string, decider any, decidedAt any) error {
+		return raw(`INSERT INTO proposals (id, org_id, kind, object_type, object_id, params, reason, proposed_by, status, decided_by, decided_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, uuid.New(), uuid.Nil, kind, "PAYOUT", uuid.New(), "v1:x", "v1:x",
+			proposer, status, decider, decidedAt, ts)
+	}
+	wantRawRefused(t, "a proposal of an unknown kind", insertProposal("payout.pay_twice", "PENDING", "a", nil, nil), "proposals_kind_check")
+	wantRawRefused(t, "a proposal in an unknown status", insertProposal("payout.refund", "DONE", "a", "b", ts), "proposals_status_check")
+	wantRawRefused(t, "a proposal without proposer", insertProposal("payout.refund", "PENDING", "", nil, nil), "proposals_proposed_by_check")
+	wantRawRefused(t, "a proposal decided by its proposer", insertProposal("payout.refund", "APPROVED", "a", "a", ts), "proposals_decider_check")
+	wantRawRefused(t, "a decided proposal without decider", insertProposal("payout.refund", "APPROVED", "a", nil, nil), "proposals_decided_check")
+	wantRawRefused(t, "a pending proposal with a decider", insertProposal("payout.refund", "PENDING", "a", "b", ts), "proposals_decided_check")
+	wantRawRefused(t, "a decision without a time", insertProposal("payout.refund", "REJECTED", "a", "b", nil), "proposals_decided_at_check")
+	for _, ok := range []error{
+		insertProposal("payout.refund", "PENDING", "a", nil, nil),
+		insertProposal("kyc.decide", "APPROVED", "a", "b", ts),
+		insertProposal("bank.decide", "REJECTED", "a", "b", ts),
+	} {
+		if ok != nil {
+			t.Fatalf("a whole proposal: %v", ok)
+		}
+	}
+
+	insertLink := func(seq int64, prev, hash string) error {
+		return raw(`INSERT INTO audit_log (id, org_id, actor, action, object_type, object_id, reason, details, created_at, seq, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, uuid.New(), uuid.Nil, "ops", "payout.note", "PAYOUT", uuid.New(), "v1:x", "v1:x", ts,
+			seq, prev, hash)
+	}
+	wantRawRefused(t, "an audit entry numbered 0", insertLink(0, "", "h"), "audit_log_seq_check")
+	wantRawRefused(t, "an unchained entry with a predecessor", insertLink(1000, "p", ""), "audit_log_chain_check")
+	if err := insertLink(1000, "p", "h"); err != nil {
+		t.Fatalf("a whole link: %v", err)
+	}
+	// A numbering race on PostgreSQL: the losing transaction runs again.
+	wantKind := errUnique
+	if s.concurrent {
+		wantKind = errRetry
+	}
+	err = insertLink(1000, "h", "h2")
+	if ek, target := s.d.classify(err); ek != wantKind || target != "audit_log.seq" {
+		t.Fatalf("a second entry numbered 1000: %v (classified %v %q), want audit_log_seq_key", err, ek, target)
 	}
 }
 

@@ -23,6 +23,7 @@ var uniqueField = map[string]struct{ field, msg string }{
 	"payouts.client_reference_id":        {"client_reference_id", offramp.MsgClientRefExists},
 	// One live payout per exchange order (payouts_org_exchange_order_live_key).
 	"payouts.exchange_order_id": {"exchange_order_id", offramp.MsgOrderInUse},
+	"operators.email":           {"email", "an operator with this e-mail already exists"},
 }
 
 // mapErr turns a database error into what callers of offramp.Store expect:

@@ -127,6 +127,11 @@ var pgUniqueIndexes = map[string]string{
 	"payouts_org_exchange_order_live_key":   "payouts.exchange_order_id",
 	"jobs_kind_ref_key":                     "jobs.ref_id",
 	"audit_log_pkey":                        "audit_log.id",
+	"audit_log_seq_key":                     "audit_log.seq",
+	"operators_pkey":                        "operators.id",
+	"operators_email_key":                   "operators.email",
+	"operator_sessions_pkey":                "operator_sessions.token_hash",
+	"proposals_pkey":                        "proposals.id",
 	"limit_usage_pkey":                      "limit_usage.day",
 	"edds_pkey":                             "edds.id",
 	"idempotency_keys_pkey":                 "idempotency_keys.key",
@@ -146,6 +151,7 @@ var pgUniqueIndexes = map[string]string{
 var numberingTargets = map[string]bool{
 	"events.sequence": true,
 	"journals.seq":    true,
+	"audit_log.seq":   true,
 }
 
 // PostgreSQL error codes sqlstore tells apart.

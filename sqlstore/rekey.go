@@ -73,6 +73,8 @@ var sealedTables = []sealedTable{
 		},
 	},
 	{name: "audit_log", key: "id", sealed: []string{"reason", "details"}},
+	{name: "operators", key: "id", sealed: []string{"totp_secret"}},
+	{name: "proposals", key: "id", sealed: []string{"params", "reason"}},
 }
 
 // sealedRow is one row as read for Rekey and VerifyKey: the ciphertexts

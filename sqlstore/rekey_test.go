@@ -38,12 +38,14 @@ type rekeyFixture struct {
 	edds      []offramp.EDD
 	quotation offramp.Quotation
 	audit     offramp.AuditEntry
+	operator  offramp.Operator
+	proposal  offramp.Proposal
 }
 
 // fillRekey stores two organizations and, in the first, customers with
-// and without KYC, bank accounts and VPAs, two EDDs, a quotation and an
-// audit entry: every sealed column and blind index, empty values (NULL
-// indexes) included.
+// and without KYC, bank accounts and VPAs, two EDDs, a quotation, an
+// audit entry, a console operator with a TOTP secret and a proposal: every
+// sealed column and blind index, empty values (NULL indexes) included.
 func fillRekey(t *testing.T, s *Store) rekeyFixture {
 	t.Helper()
 	ctx := t.Context()
@@ -121,8 +123,24 @@ func fillRekey(t *testing.T, s *Store) rekeyFixture {
 		ObjectType: offramp.ObjectPayout, ObjectID: uuid.New(), Reason: "Rekey Customer 0 called: credited",
 		Details: map[string]string{"utr": "UTR0001", "note": "second approver agreed"}, CreatedAt: at,
 	}
+	fx.operator = offramp.Operator{
+		ID: uuid.New(), Email: "rekey-ops@exchange.example", Role: offramp.RoleApprover,
+		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		TOTPSecret:   "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", CreatedAt: at, UpdatedAt: at,
+	}
+	fx.proposal = offramp.Proposal{
+		ID: uuid.New(), OrgID: org.ID, Kind: offramp.ProposalResolvePaid, ObjectType: offramp.ObjectPayout,
+		ObjectID: uuid.New(), Params: map[string]string{"utr": "UTR0002"}, Reason: "Rekey Customer 0's bank confirmed",
+		ProposedBy: "ops@exchange.example", Status: offramp.ProposalPending, CreatedAt: at,
+	}
 	err := s.Update(ctx, func(tx offramp.Tx) error {
 		if err := tx.AppendAudit(ctx, fx.audit); err != nil {
+			return err
+		}
+		if err := tx.CreateOperator(ctx, fx.operator); err != nil {
+			return err
+		}
+		if err := tx.CreateProposal(ctx, fx.proposal); err != nil {
 			return err
 		}
 		for _, o := range fx.orgs {
@@ -162,6 +180,8 @@ type rekeySnapshot struct {
 	edds      []offramp.EDD
 	quotation offramp.Quotation
 	audit     []offramp.AuditEntry
+	operator  offramp.Operator
+	proposal  offramp.Proposal
 	lookups   map[string]uuid.UUID
 }
 
@@ -232,6 +252,12 @@ func readRekey(ctx context.Context, s *Store, fx rekeyFixture) (rekeySnapshot, e
 		if snap.audit, err = tx.AuditEntries(ctx, fx.audit.ObjectType, fx.audit.ObjectID); err != nil {
 			return err
 		}
+		if snap.operator, err = tx.Operator(ctx, fx.operator.ID); err != nil {
+			return err
+		}
+		if snap.proposal, err = tx.Proposal(ctx, fx.proposal.ID); err != nil {
+			return err
+		}
 		snap.quotation, err = tx.Quotation(ctx, org, fx.quotation.ID)
 		return err
 	})
@@ -287,8 +313,16 @@ func testRekey(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(before.audit, []offramp.AuditEntry{fx.audit}) {
-		t.Fatalf("audit entries read back %+v, want %+v", before.audit, fx.audit)
+	// The first link of the chain: its hash covers the plaintext, so a
+	// rekey (which only re-seals) leaves it valid.
+	wantAudit := fx.audit
+	wantAudit.Seq = 1
+	wantAudit.Hash = offramp.AuditHash("", wantAudit)
+	if !reflect.DeepEqual(before.audit, []offramp.AuditEntry{wantAudit}) {
+		t.Fatalf("audit entries read back %+v, want %+v", before.audit, wantAudit)
+	}
+	if !reflect.DeepEqual(before.operator, fx.operator) || !reflect.DeepEqual(before.proposal, fx.proposal) {
+		t.Fatalf("operator and proposal read back %+v %+v, want %+v %+v", before.operator, before.proposal, fx.operator, fx.proposal)
 	}
 	if n, err := s.VerifyKey(ctx); err != nil || n != len(sealedTables) {
 		t.Fatalf("VerifyKey with the right key: %d, %v; want %d rows", n, err, len(sealedTables))
@@ -344,6 +378,8 @@ func testRekey(t *testing.T, dsn string) {
 		"edds.source_of_income":      2, "edds.bank_statement_urls": 2, "edds.bank_statement_passwords": 2,
 		"edds.itr_report_urls": 2, "edds.itr_report_passwords": 2,
 		"audit_log.reason": 1, "audit_log.details": 1,
+		"operators.totp_secret": 1,
+		"proposals.params":      1, "proposals.reason": 1,
 	}
 	if !reflect.DeepEqual(counts, want) {
 		t.Fatalf("Rekey counts\n%v\nwant\n%v", counts, want)

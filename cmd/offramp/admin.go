@@ -33,7 +33,7 @@ func migrateCmd() *cobra.Command {
 
 func adminCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Operator commands that work on the database directly"}
-	cmd.AddCommand(createOrgCmd(), jsSignaturesCmd(), ledgerCmd(), refundCmd(), rotateMasterKeyCmd(), adminPayoutsCmd(), checkProvidersCmd(), adminKYCCmd(), adminBanksCmd())
+	cmd.AddCommand(createOrgCmd(), jsSignaturesCmd(), ledgerCmd(), refundCmd(), rotateMasterKeyCmd(), adminPayoutsCmd(), checkProvidersCmd(), adminKYCCmd(), adminBanksCmd(), adminOperatorsCmd(), adminAuditCmd())
 	return cmd
 }
 

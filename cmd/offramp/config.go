@@ -28,6 +28,15 @@ func env(name, def string) string {
 	return def
 }
 
+// envOr is env for a setting whose variable may be set to the empty
+// string on purpose (OFFRAMP_ADMIN_ADDR= disables the console).
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
 func envDuration(name string, def time.Duration) time.Duration {
 	if v := os.Getenv(name); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {

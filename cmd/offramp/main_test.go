@@ -88,7 +88,7 @@ func startServe(t *testing.T, bin, dataDir string, args ...string) *serveProc {
 // flags override the defaults (--db, for one).
 func startServeEnv(t *testing.T, bin, dataDir string, env []string, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dataDir, "offramp.db")}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--db", filepath.Join(dataDir, "offramp.db")}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	s := &serveProc{cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, waitErr: make(chan error, 1)}
 	cmd.Stderr = s.stderr

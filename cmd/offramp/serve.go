@@ -52,6 +52,8 @@ type serveFlags struct {
 
 	webhookAllowPrivate string
 	providers           providerFlags
+	adminAddr           string
+	consoleSecure       bool
 }
 
 func serveCmd() *cobra.Command {
@@ -74,6 +76,8 @@ SIGINT or SIGTERM drains in-flight requests and stops the workers cleanly.`,
 	f.register(cmd)
 	f.providers.register(cmd)
 	cmd.Flags().StringVar(&f.addr, "addr", env("OFFRAMP_ADDR", "127.0.0.1:8080"), "listen address [OFFRAMP_ADDR]")
+	cmd.Flags().StringVar(&f.adminAddr, "admin-addr", envOr("OFFRAMP_ADMIN_ADDR", "127.0.0.1:8081"), "the operator console's own listen address, never the API's; empty disables it [OFFRAMP_ADMIN_ADDR]")
+	cmd.Flags().BoolVar(&f.consoleSecure, "console-secure-cookies", env("OFFRAMP_CONSOLE_SECURE_COOKIES", "") == "true", "mark console cookies Secure (the console behind a TLS-terminating proxy) [OFFRAMP_CONSOLE_SECURE_COOKIES]")
 	cmd.Flags().StringVar(&f.baseURL, "base-url", env("OFFRAMP_BASE_URL", ""), "public URL of this server, for links it hands out (default: from each request) [OFFRAMP_BASE_URL]")
 	cmd.Flags().DurationVar(&f.verifyDelay, "verify-delay", envDuration("OFFRAMP_VERIFY_DELAY", 2*time.Second), "sandbox: delay before a KYC or bank submission is decided [OFFRAMP_VERIFY_DELAY]")
 	cmd.Flags().DurationVar(&f.shutdownTimeout, "shutdown-timeout", envDuration("OFFRAMP_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on shutdown [OFFRAMP_SHUTDOWN_TIMEOUT]")
@@ -144,6 +148,7 @@ func (f serveFlags) serverConfig(log *slog.Logger) (server.Config, error) {
 		VerifyDelay: f.verifyDelay, RailDelay: f.railDelay, RailTimeout: f.railTimeout, MaxInquiries: f.maxInquiries,
 		QuoteTTL: f.quoteTTL, JobLease: f.leaseTime, ShutdownTimeout: f.shutdownTimeout, RateMaxAge: f.rateMaxAge,
 		SandboxBankDB: f.sandboxBankDB, Log: log,
+		AdminAddr: f.adminAddr, ConsoleSecureCookies: f.consoleSecure,
 		MaxSubmissions: f.maxSubmits, SettlementDeadline: f.settleBy, ReversalWindow: f.reversalWin, SandboxPending: f.sandboxPend,
 	}
 	for _, w := range []struct {

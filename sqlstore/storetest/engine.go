@@ -717,6 +717,11 @@ func testAuditLog(t *testing.T, s offramp.Store) {
 		t.Fatalf("AuditEntries: %+v", got)
 	}
 	a2.ID = got[0].ID
+	// Links 1 and 2 of the chain, in append order.
+	a2.Seq, a2.PrevHash = 1, ""
+	a2.Hash = offramp.AuditHash(a2.PrevHash, a2)
+	a1.Seq, a1.PrevHash = 2, a2.Hash
+	a1.Hash = offramp.AuditHash(a1.PrevHash, a1)
 	wantEqual(t, "AuditEntries, oldest first", got, []offramp.AuditEntry{a2, a1})
 	wantEqual(t, "AuditEntries of another object type", len(entries(offramp.ObjectBank, obj)), 0)
 

@@ -18,8 +18,9 @@ import (
 	"github.com/offramp/offramp"
 )
 
-// Run runs the suite. open must return a fresh, migrated, empty store for
-// each call and arrange for it to be closed when t ends (t.Cleanup).
+// Run runs the suite, but for the console's part (RunConsole). open must
+// return a fresh, migrated, empty store for each call and arrange for it
+// to be closed when t ends (t.Cleanup).
 //
 // Beyond the interface's doc comments, the suite pins down the behaviour
 // documented by package sqlstore: times truncated to microseconds and read
