@@ -87,6 +87,13 @@ type ReadTx interface {
 	AdminCustomers(ctx context.Context, status CustomerStatus, limit int) ([]Customer, error)
 	AdminBankAccounts(ctx context.Context, status BankStatus, limit int) ([]BankAccount, error)
 
+	// SearchPayouts finds payouts of any organization whose id, bank
+	// reference, UTR, exchange order id, exchange transfer id or client
+	// reference id equals q, newest first per field, at most limit: for
+	// operators. ListOrgs lists every organization by name.
+	SearchPayouts(ctx context.Context, q string, limit int) ([]Payout, error)
+	ListOrgs(ctx context.Context) ([]Org, error)
+
 	// PayoutByRailReference finds a payout of any organization by its bank
 	// reference (a bank's webhook names only the reference).
 	PayoutByRailReference(ctx context.Context, ref string) (Payout, error)

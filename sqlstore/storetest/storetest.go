@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) offramp.Store) {
 		{"ViewSnapshot", testViewSnapshot},
 		{"WebhookDeliveries", testWebhookDeliveries},
 		{"RailAccounts", testRailAccounts},
+		{"SearchPayouts", testSearchPayouts},
 	}
 	for _, tc := range slices.Concat(tests, payoutTests, engineTests) {
 		t.Run(tc.name, func(t *testing.T) {
