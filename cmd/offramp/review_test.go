@@ -26,44 +26,9 @@ func TestAdminPayoutsResolve(t *testing.T) {
 	db := filepath.Join(dir, "offramp.db")
 	s := startServe(t, bin, dir, "--verify-delay", "200ms", "--rail-delay", "200ms", "--rail-timeout", "1s",
 		"--settlement-deadline", "3s", "--job-lease", "12s")
+	ids := inReviewPayouts(t, s, 3)
 	do := func(method, path string, body map[string]any) map[string]any {
 		return signedDo(t, s.base, method, path, s.key, s.secret, body)
-	}
-	wait := func(path, field string, done func(any) bool) map[string]any {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			got := do("GET", path, nil)
-			if done(got[field]) {
-				return got
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s still %v", path, field, got[field])
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	c := do("POST", "/cms/api/v1/customer/create", map[string]any{"full_name": "Review Test", "email": "review@example.com", "phone": "9876543219", "alpha_3_country_code": "IND"})
-	cust := c["id"].(string)
-	do("POST", "/cms/api/v1/kyc/add-kyc-data", map[string]any{
-		"customer_id": cust, "full_name": "Review Test", "full_address": "1 Test Road", "dob": "01-01-1990",
-		"registered_date": "01-01-2024", "tax_number": "ABCPR1234N", "document_type": "AADHAAR",
-		"document_front_image_url": "https://x.example/f.jpg", "document_back_image_url": "https://x.example/b.jpg",
-		"document_details": map[string]any{"document_number": "123412341299"}, "selfie_url": "https://x.example/s.jpg",
-		"selfie_verification_status": true})
-	wait("/cms/api/v1/customer/"+cust, "status", func(v any) bool { return v == "VERIFIED" })
-	// 5555: the sandbox bank takes the transfer and never settles it.
-	bank := do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "1234565555", "ifsc": "SBIN0001829"})["id"].(string)
-	wait("/cms/api/v1/bank/"+cust+"/"+bank, "bank_account_status", func(v any) bool { return v == "VERIFIED" })
-	var ids []string
-	for i := range 3 {
-		// Amounts differ: identical bodies in one second would carry one
-		// signature, which is single-use.
-		q := do("POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": 25 + i, "customer_id": cust, "bank_id": bank})
-		p := do("POST", "/pos/api/v1/payout/initiate", map[string]any{"quotation_id": q["id"], "customer_id": cust, "exchange_order_id": "review-" + string(rune('a'+i))})
-		ids = append(ids, p["id"].(string))
-	}
-	for _, id := range ids {
-		wait("/pos/api/v1/payout/"+id, "status", func(v any) bool { return v == "IN_REVIEW" })
 	}
 
 	run := func(args ...string) (string, error) {
@@ -162,4 +127,52 @@ func TestAdminPayoutsResolve(t *testing.T) {
 	if err == nil || !strings.Contains(string(check), "MISMATCH payout "+ids[0]) || !strings.Contains(string(check), "exchange_crypto_receivable") {
 		t.Fatalf("ledger check over a payout that does not reconcile: %v\n%s", err, check)
 	}
+}
+
+// inReviewPayouts makes n payouts to a sandbox account ending 5555 (the
+// bank takes the transfer and never settles it) on a server started with a
+// short --settlement-deadline, and waits until each is IN_REVIEW.
+func inReviewPayouts(t *testing.T, s *serveProc, n int) []string {
+	t.Helper()
+	do := func(method, path string, body map[string]any) map[string]any {
+		return signedDo(t, s.base, method, path, s.key, s.secret, body)
+	}
+	wait := func(path, field string, done func(any) bool) map[string]any {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := do("GET", path, nil)
+			if done(got[field]) {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s still %v", path, field, got[field])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	c := do("POST", "/cms/api/v1/customer/create", map[string]any{"full_name": "Review Test", "email": "review@example.com", "phone": "9876543219", "alpha_3_country_code": "IND"})
+	cust := c["id"].(string)
+	do("POST", "/cms/api/v1/kyc/add-kyc-data", map[string]any{
+		"customer_id": cust, "full_name": "Review Test", "full_address": "1 Test Road", "dob": "01-01-1990",
+		"registered_date": "01-01-2024", "tax_number": "ABCPR1234N", "document_type": "AADHAAR",
+		"document_front_image_url": "https://x.example/f.jpg", "document_back_image_url": "https://x.example/b.jpg",
+		"document_details": map[string]any{"document_number": "123412341299"}, "selfie_url": "https://x.example/s.jpg",
+		"selfie_verification_status": true})
+	wait("/cms/api/v1/customer/"+cust, "status", func(v any) bool { return v == "VERIFIED" })
+	// 5555: the sandbox bank takes the transfer and never settles it.
+	bank := do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "1234565555", "ifsc": "SBIN0001829"})["id"].(string)
+	wait("/cms/api/v1/bank/"+cust+"/"+bank, "bank_account_status", func(v any) bool { return v == "VERIFIED" })
+	var ids []string
+	for i := range n {
+		// Amounts differ: identical bodies in one second would carry one
+		// signature, which is single-use.
+		q := do("POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": 25 + i, "customer_id": cust, "bank_id": bank})
+		p := do("POST", "/pos/api/v1/payout/initiate", map[string]any{"quotation_id": q["id"], "customer_id": cust, "exchange_order_id": "review-" + string(rune('a'+i))})
+		ids = append(ids, p["id"].(string))
+	}
+	for _, id := range ids {
+		wait("/pos/api/v1/payout/"+id, "status", func(v any) bool { return v == "IN_REVIEW" })
+	}
+
+	return ids
 }

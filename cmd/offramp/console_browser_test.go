@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium (Debian's package). Without it the test
+// skips, except under CI=true, where it fails: .ci/run installs it.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no Chromium on this machine; .ci/run installs Debian's chromium package")
+		}
+		t.Skip("no Chromium (apt-get install chromium)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless,
+		chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelC := context.WithTimeout(ctx, time.Minute)
+	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	return ctx
+}
+
+// shot saves a screenshot of the page under $OFFRAMP_SCREENSHOTS (the
+// README's docs/console/ pictures come from here); nothing otherwise.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("OFFRAMP_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 90)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var consoleLine = regexp.MustCompile(`"msg":"operator console listening","addr":"([^"]+)"`)
+
+// TestConsoleInBrowser: two operators in a real browser against `offramp
+// serve`: log in, find an IN_REVIEW payout by its exchange order id, open
+// it, propose it paid; the proposer cannot approve it; an approver logs in
+// and approves; the payout is SUCCESS with the UTR on the API. A POST
+// without the CSRF token is refused; the console does not answer on the
+// API port.
+func TestConsoleInBrowser(t *testing.T) {
+	ctx := browser(t)
+	bin := binary(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "offramp.db")
+	s := startServe(t, bin, dir, "--verify-delay", "200ms", "--rail-delay", "200ms", "--rail-timeout", "1s", "--settlement-deadline", "3s", "--job-lease", "12s")
+	m := consoleLine.FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no console listening:\n%s", s.stderr)
+	}
+	console := "http://" + m[1]
+	for _, op := range []struct{ email, role string }{{"olga@ops.example", "operator"}, {"arun@ops.example", "approver"}} {
+		cmd := exec.Command(bin, "admin", "operators", "create", "--db", db, "--email", op.email, "--role", op.role, "--password-stdin")
+		cmd.Stdin = strings.NewReader("correct horse battery staple\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("operators create: %v\n%s", err, out)
+		}
+	}
+	ids := inReviewPayouts(t, s, 1)
+	p := signedDo(t, s.base, "GET", "/pos/api/v1/payout/"+ids[0], s.key, s.secret, nil)
+	order := p["exchange_order_id"].(string)
+
+	// The console is not on the API port.
+	var apiBody string
+	if err := chromedp.Run(ctx, chromedp.Navigate(s.base+"/login"), chromedp.Text("body", &apiBody)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(apiBody, "Sign in") {
+		t.Fatal("the console answers on the API port")
+	}
+
+	login := func(email string) {
+		t.Helper()
+		if err := chromedp.Run(ctx,
+			chromedp.Navigate(console+"/payouts"),
+			chromedp.WaitVisible(`#email`, chromedp.ByQuery),
+			chromedp.SendKeys(`#email`, email, chromedp.ByQuery),
+			chromedp.SendKeys(`#password`, "correct horse battery staple", chromedp.ByQuery),
+			chromedp.Click(`#sign-in`, chromedp.ByQuery),
+			chromedp.WaitVisible(`input[name=q]`, chromedp.ByQuery),
+		); err != nil {
+			t.Fatalf("login as %s: %v", email, err)
+		}
+	}
+	logout := func() {
+		t.Helper()
+		if err := chromedp.Run(ctx, chromedp.Submit(`form[action="/logout"]`, chromedp.ByQuery), chromedp.WaitVisible(`#email`, chromedp.ByQuery)); err != nil {
+			t.Fatalf("logout: %v", err)
+		}
+	}
+
+	login("olga@ops.example")
+	shot(t, ctx, "payouts")
+	var found string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(console+"/payouts?q="+order),
+		chromedp.WaitVisible(`a[href="/payouts/`+ids[0]+`"]`, chromedp.ByQuery),
+		chromedp.Click(`a[href="/payouts/`+ids[0]+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`input[name=utr]`, chromedp.ByQuery),
+		chromedp.Text("body", &found),
+	); err != nil {
+		t.Fatalf("search by exchange order id: %v", err)
+	}
+	if !strings.Contains(found, "IN_REVIEW") || !strings.Contains(found, p["bank_reference"].(string)) {
+		t.Fatalf("payout page lacks the status or the bank reference:\n%s", found)
+	}
+	shot(t, ctx, "payout")
+	if err := chromedp.Run(ctx,
+		chromedp.SendKeys(`input[name=utr]`, "512345678901", chromedp.ByQuery),
+		chromedp.SendKeys(`form:has(input[value=paid]) textarea[name=why]`, "bank statement shows the credit", chromedp.ByQuery),
+		chromedp.Click(`form:has(input[value=paid]) button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#flash, #error-message`, chromedp.ByQuery),
+		chromedp.Text("main, body", &found, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("propose: %v", err)
+	}
+	if !strings.Contains(found, "Pending proposal") {
+		t.Fatalf("after proposing:\n%s", found)
+	}
+	// The proposer is offered no approval, and one posted by hand (with a
+	// valid CSRF token) is refused: another person must decide.
+	var own, status string
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(console+"/proposals"),
+		chromedp.WaitVisible(`#pending`, chromedp.ByQuery),
+		chromedp.Text(`#pending`, &own, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("proposals: %v", err)
+	}
+	shot(t, ctx, "proposals")
+	if !strings.Contains(own, "yours: another approver decides") {
+		t.Fatalf("the proposer's view of the proposal:\n%s", own)
+	}
+	status = postForm(t, ctx, `"/proposals/" + document.querySelector("#pending tr[id^=proposal-]").id.slice("proposal-".length) + "/approve"`,
+		`document.querySelector("input[name=csrf]").value`)
+	if got := signedDo(t, s.base, "GET", "/pos/api/v1/payout/"+ids[0], s.key, s.secret, nil); status != "403" || got["status"] != "IN_REVIEW" {
+		t.Fatalf("the proposer's own approval: HTTP %s, payout %v", status, got["status"])
+	}
+	logout()
+
+	login("arun@ops.example")
+	if err := chromedp.Run(ctx,
+		chromedp.Navigate(console+"/proposals"),
+		chromedp.WaitVisible(`form[action$="/approve"]`, chromedp.ByQuery),
+		chromedp.Click(`form[action$="/approve"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#flash`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+	until := time.Now().Add(20 * time.Second)
+	for {
+		got := signedDo(t, s.base, "GET", "/pos/api/v1/payout/"+ids[0], s.key, s.secret, nil)
+		if got["status"] == "SUCCESS" && got["utr"] == "512345678901" {
+			break
+		}
+		if time.Now().After(until) {
+			t.Fatalf("after the approval: %v", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate(console+"/"), chromedp.WaitReady("body", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "overview")
+	if err := chromedp.Run(ctx, chromedp.Navigate(console+"/audit"), chromedp.WaitReady("body", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "audit")
+
+	// A form posted with a wrong CSRF token is refused.
+	if err := chromedp.Run(ctx, chromedp.Navigate(console+"/proposals"), chromedp.WaitVisible(`#pending`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if status := postForm(t, ctx, `"/logout"`, `"wrong"`); !strings.Contains(status, "403") {
+		t.Fatalf("POST with a wrong CSRF token: %s", status)
+	}
+	s.stop(t)
+
+	verify, err := exec.Command(bin, "admin", "audit", "verify", "--db", db).CombinedOutput()
+	if err != nil || !strings.Contains(string(verify), "intact") {
+		t.Fatalf("audit verify: %v\n%s", err, verify)
+	}
+}
+
+// postForm submits a form built in the page (the console's Content
+// Security Policy allows forms to itself, not scripts' requests) to the
+// path and csrf JavaScript expressions, and returns the heading of the
+// error page it lands on ("" when it lands elsewhere).
+func postForm(t *testing.T, ctx context.Context, pathJS, csrfJS string) string {
+	t.Helper()
+	var heading string
+	if err := chromedp.Run(ctx,
+		chromedp.Evaluate(`(() => {
+			const f = document.createElement("form");
+			f.method = "post"; f.action = `+pathJS+`;
+			const c = document.createElement("input");
+			c.type = "hidden"; c.name = "csrf"; c.value = `+csrfJS+`;
+			f.appendChild(c); document.body.appendChild(f); f.submit(); return true;
+		})()`, nil),
+		chromedp.WaitVisible(`#error-message`, chromedp.ByQuery),
+		chromedp.Text(`h1`, &heading, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("posting a form: %v", err)
+	}
+	return heading
+}
