@@ -179,8 +179,13 @@ func TestMigrate00004OverData(t *testing.T) {
 		"payouts_org_customer_created_idx", "payouts_org_exchange_order_idx", "payouts_org_exchange_order_live_key",
 		"payouts_phase_submitted_idx", "payouts_rail_reference_key", "payouts_status_created_idx", "payouts_unlinked_idx",
 	}
-	if !slices.Equal(indexes, wantIndexes) {
-		t.Fatalf("indexes after the rebuild:\n %v\nwant\n %v", indexes, wantIndexes)
+	// Migrate runs the later migrations too, which may add indexes of
+	// their own (00007's payout search): every index of 00004 must be
+	// there, rebuilt.
+	for _, ix := range wantIndexes {
+		if !slices.Contains(indexes, ix) {
+			t.Fatalf("indexes after the rebuild:\n %v\nwant at least\n %v", indexes, wantIndexes)
+		}
 	}
 	var strict int
 	if err := s.wdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_list WHERE name IN ('payouts', 'jobs', 'audit_log') AND strict`).Scan(&strict); err != nil {
