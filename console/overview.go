@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -195,31 +194,11 @@ func oldestPending(ctx context.Context, tx offramp.ReadTx, at time.Time) (*offra
 	return best, nil
 }
 
-// orgLister is the cross-organization listing the console would like from
-// the store (offramp.ReadTx has no way to enumerate organizations yet).
-// When the store's transaction has it, the webhook summary and search
-// cover every organization.
-type orgLister interface {
-	ListOrgs(ctx context.Context) ([]offramp.Org, error)
-}
-
-// orgsOf lists every organization when the store can, else those of seen.
-func orgsOf(ctx context.Context, tx offramp.ReadTx, seen map[uuid.UUID]bool) ([]offramp.Org, bool, error) {
-	if l, ok := tx.(orgLister); ok {
-		orgs, err := l.ListOrgs(ctx)
-		return orgs, true, err
-	}
-	var orgs []offramp.Org
-	for id := range seen {
-		o, err := tx.Org(ctx, id)
-		if err != nil {
-			return nil, false, err
-		}
-		orgs = append(orgs, o)
-	}
-	sort.Slice(orgs, func(i, j int) bool { return orgs[i].Name < orgs[j].Name })
-	n, err := tx.CountOrgs(ctx)
-	return orgs, err == nil && n == len(orgs), err
+// orgsOf lists every organization (the seen set is kept for the callers'
+// signature; every organization is listed, so the summary is complete).
+func orgsOf(ctx context.Context, tx offramp.ReadTx, _ map[uuid.UUID]bool) ([]offramp.Org, bool, error) {
+	orgs, err := tx.ListOrgs(ctx)
+	return orgs, err == nil, err
 }
 
 // deliverySummary counts FAILED and PENDING webhook deliveries per

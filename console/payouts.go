@@ -149,9 +149,7 @@ func (c *Console) payouts(w http.ResponseWriter, r *http.Request, s *session) {
 			list = nil
 		}
 		data.Payouts = newestFirst(list)
-		if l, ok := tx.(orgLister); ok {
-			data.Orgs, err = l.ListOrgs(ctx)
-		}
+		data.Orgs, err = tx.ListOrgs(ctx)
 		return err
 	})
 	if err != nil {
@@ -161,91 +159,30 @@ func (c *Console) payouts(w http.ResponseWriter, r *http.Request, s *session) {
 	c.render(w, r, http.StatusOK, "payouts", s, data)
 }
 
-// payoutSearcher is the lookup the console asks the store for: payouts of
-// any organization whose id, bank reference, UTR, exchange order id,
-// exchange transfer id or client reference id equals q, newest first, at
-// most limit. Used when the store's transaction has it.
-type payoutSearcher interface {
-	SearchPayouts(ctx context.Context, q string, limit int) ([]offramp.Payout, error)
-}
+// searchScope says what the search box looked at.
+const searchScope = "every organization: payout id, bank reference, UTR, exchange order and transfer ids, client reference id, customer id"
 
-// search finds payouts by what an operator may have in hand. Without the
-// store's SearchPayouts: a payout id, a bank reference (both across
-// organizations), a customer id (that customer's payouts), and, in the
-// chosen organization or in every one when the store can list them, a
-// client reference id or exchange order id. The caller adds the matches
-// on UTR and transfer id in the filtered list.
-func search(ctx context.Context, tx offramp.ReadTx, q string, org uuid.UUID) ([]offramp.Payout, string, error) {
-	var out []offramp.Payout
-	add := func(p offramp.Payout, err error) error {
-		if errors.Is(err, offramp.ErrNotFound) {
-			return nil
-		}
-		if err == nil {
-			out = append(out, p)
-		}
-		return err
-	}
-	if id, err := uuid.Parse(q); err == nil {
-		p, err := tx.PayoutAnyOrg(ctx, id)
-		if err := add(p, err); err != nil {
-			return nil, "", err
-		}
-		if len(out) == 0 {
-			if _, err := tx.CustomerAnyOrg(ctx, id); err == nil {
-				list, err := tx.AdminPayouts(ctx, offramp.PayoutFilter{CustomerID: id}, searchLimit)
-				if err != nil {
-					return nil, "", err
-				}
-				out = append(out, list...)
-			} else if !errors.Is(err, offramp.ErrNotFound) {
-				return nil, "", err
-			}
-		}
-	}
-	if err := add(tx.PayoutByRailReference(ctx, q)); err != nil {
+// search finds payouts by what an operator may have in hand: the store's
+// SearchPayouts (payout id, bank reference, UTR, exchange order and
+// transfer ids, client reference id, across organizations) and, for a
+// customer id, that customer's payouts.
+func search(ctx context.Context, tx offramp.ReadTx, q string, _ uuid.UUID) ([]offramp.Payout, string, error) {
+	out, err := tx.SearchPayouts(ctx, q, searchLimit)
+	if err != nil {
 		return nil, "", err
 	}
-	if sr, ok := tx.(payoutSearcher); ok {
-		list, err := sr.SearchPayouts(ctx, q, searchLimit)
-		if err != nil {
-			return nil, "", err
-		}
-		return mergePayouts(out, list), "every organization: payout id, bank reference, UTR, exchange order and transfer ids, client reference id, customer id", nil
-	}
-	var orgs []uuid.UUID
-	scope := "payout id, bank reference and customer id in every organization; UTR and exchange transfer id in the listed payouts only"
-	switch l, ok := tx.(orgLister); {
-	case org != uuid.Nil:
-		orgs = []uuid.UUID{org}
-		scope += "; client reference and exchange order ids in the chosen organization"
-	case ok:
-		all, err := l.ListOrgs(ctx)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, o := range all {
-			orgs = append(orgs, o.ID)
-		}
-		scope += "; client reference and exchange order ids in every organization"
-	default:
-		scope += "; choose an organization to search client reference and exchange order ids"
-	}
-	for _, o := range orgs {
-		if id, err := tx.PayoutIDByClientReference(ctx, o, q); err == nil {
-			if err := add(tx.Payout(ctx, o, id)); err != nil {
+	if id, err := uuid.Parse(q); err == nil && len(out) == 0 {
+		if _, err := tx.CustomerAnyOrg(ctx, id); err == nil {
+			list, err := tx.AdminPayouts(ctx, offramp.PayoutFilter{CustomerID: id}, searchLimit)
+			if err != nil {
 				return nil, "", err
 			}
+			out = append(out, list...)
 		} else if !errors.Is(err, offramp.ErrNotFound) {
 			return nil, "", err
 		}
-		list, err := tx.PayoutsByExchangeOrder(ctx, o, q)
-		if err != nil && !errors.Is(err, offramp.ErrNotFound) {
-			return nil, "", err
-		}
-		out = append(out, list...)
 	}
-	return mergePayouts(out), scope, nil
+	return mergePayouts(out), searchScope, nil
 }
 
 // matching keeps the payouts of list that q names exactly.
