@@ -147,3 +147,10 @@ func AuditHash(prev string, a AuditEntry) string {
 	field(a.CreatedAt.UTC().Format(time.RFC3339Nano))
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// Audit actions of operator management, from the console and the CLI alike.
+const (
+	ActionOperatorCreate  = "operator.create"
+	ActionOperatorDisable = "operator.disable"
+	ActionOperatorReset   = "operator.reset_password"
+)

@@ -47,7 +47,12 @@ type Store interface {
 type ReadTx interface {
 	CountOrgs(ctx context.Context) (int, error)
 	Org(ctx context.Context, id uuid.UUID) (Org, error)
+	// OrgByAPIKey finds the organization holding a live (unrevoked) key,
+	// with that key's KeyID, APIKey and APISecret.
 	OrgByAPIKey(ctx context.Context, apiKey string) (Org, error)
+	// APIKeys lists an organization's keys, live and revoked, oldest
+	// first, without their secrets.
+	APIKeys(ctx context.Context, orgID uuid.UUID) ([]APIKey, error)
 
 	Customer(ctx context.Context, orgID, id uuid.UUID) (Customer, error)
 	ListCustomers(ctx context.Context, orgID uuid.UUID, page Page) ([]Customer, int, error)
@@ -219,7 +224,18 @@ type AuditEntry struct {
 type Tx interface {
 	ReadTx
 
+	// CreateOrg creates the organization and its first API key (o.KeyID,
+	// o.APIKey, o.APISecret; a nil KeyID gets a new id).
 	CreateOrg(ctx context.Context, o Org) error
+	// CreateAPIKey adds a key to an existing organization.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// RevokeAPIKey revokes a live key of orgID; ErrNotFound if the
+	// organization has no such live key. Revoking the organization's last
+	// live key is refused (CodeRejected): create its successor first.
+	RevokeAPIKey(ctx context.Context, orgID, keyID uuid.UUID, by string, at time.Time) error
+	// TouchAPIKey records a use of the key at `at`, unless a use at or
+	// after at minus KeyUseResolution is already recorded.
+	TouchAPIKey(ctx context.Context, keyID uuid.UUID, at time.Time) error
 	SetOrgWebhookURL(ctx context.Context, orgID uuid.UUID, url string) error
 	SetOrgJSReplacer(ctx context.Context, orgID uuid.UUID, allow bool) error
 

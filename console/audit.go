@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/engine"
+	"github.com/offramp/offramp/service"
 )
 
 // auditLimit bounds the audit page.
@@ -20,8 +22,11 @@ type auditData struct {
 // knownActions are offered as the action filter's suggestions.
 var knownActions = []string{
 	ActionLogin, ActionLoginFailed, ActionLogout, ActionProposalCreated, ActionProposalApproved, ActionProposalRejected,
-	ActionWebhookReplay, "payout.resolve_paid", "payout.resolve_failed", "payout.reinquire", "kyc.decide", "bank.decide",
-	"kyc.awaiting_decision", "bank.awaiting_decision",
+	ActionWebhookReplay, ActionCustomerRevealed,
+	engine.ActionStatusChanged, engine.ActionResolvePaid, engine.ActionResolveFailed, engine.ActionReinquire, service.ActionRefund,
+	service.ActionKYCDecide, service.ActionBankDecide, service.ActionKYCAwaiting, service.ActionBankAwaiting,
+	service.ActionOrgCreated, service.ActionKeyCreated, service.ActionKeyRevoked, service.ActionWebhookURLSet, service.ActionJSSignaturesSet,
+	offramp.ActionOperatorCreate, offramp.ActionOperatorDisable, offramp.ActionOperatorReset,
 }
 
 // audit lists the audit log newest first, filtered by actor and action.

@@ -20,6 +20,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -77,22 +78,26 @@ type Config struct {
 	// Registry, when set, is read for the overview's process numbers (bank
 	// calls, worker pools).
 	Registry *prometheus.Registry
+	// Health, when set, reports the outside providers (bank rail, rate
+	// sources, verifiers) for the overview. It is called on every view of
+	// the overview, so it must answer from what its owner already knows
+	// (the server's periodic checks and the rate tickers' last prices),
+	// never by calling a provider. Nil: the overview says "not reported".
+	Health func(ctx context.Context) []ProviderHealth
 }
 
 // Console serves the operator pages.
 type Console struct {
-	store    offramp.Store
-	svc      *service.Service
-	clock    offramp.Clock
-	log      *slog.Logger
-	secure   bool
-	idle     time.Duration
-	registry *prometheus.Registry
-	pages    map[string]*pageTemplate
-	mux      *http.ServeMux
-	// approving serializes approvals in this process: an approval carries
-	// out an action, then records the decision, in two transactions.
-	approving sync.Mutex
+	store     offramp.Store
+	svc       *service.Service
+	clock     offramp.Clock
+	log       *slog.Logger
+	secure    bool
+	idle      time.Duration
+	registry  *prometheus.Registry
+	health    func(ctx context.Context) []ProviderHealth
+	pages     map[string]*pageTemplate
+	mux       *http.ServeMux
 	dummyOnce sync.Once
 	dummyHash string
 }
@@ -100,7 +105,7 @@ type Console struct {
 // New builds a console.
 func New(cfg Config) *Console {
 	c := &Console{store: cfg.Store, svc: cfg.Service, clock: cfg.Clock, log: cfg.Log,
-		secure: cfg.SecureCookies, idle: cfg.IdleTimeout, registry: cfg.Registry}
+		secure: cfg.SecureCookies, idle: cfg.IdleTimeout, registry: cfg.Registry, health: cfg.Health}
 	if c.clock == nil && c.svc != nil {
 		c.clock = c.svc.Clock()
 	}
@@ -148,12 +153,16 @@ func (c *Console) routes() {
 	act("POST /payouts/{id}/proposals", offramp.RoleOperator, c.proposePayout)
 	act("POST /payouts/{id}/events/{event}/replay", offramp.RoleOperator, c.replayWebhook)
 	view("GET /customers/{id}", c.customer)
+	act("POST /customers/{id}/reveal", offramp.RoleOperator, c.revealCustomer)
 	act("POST /customers/{id}/proposals", offramp.RoleOperator, c.proposeCustomer)
 	act("POST /banks/{id}/proposals", offramp.RoleOperator, c.proposeBank)
 	view("GET /proposals", c.proposals)
 	act("POST /proposals/{id}/approve", offramp.RoleApprover, c.approve)
 	act("POST /proposals/{id}/reject", offramp.RoleApprover, c.reject)
 	view("GET /audit", c.audit)
+	c.orgRoutes(act)
+	c.ledgerRoutes(act)
+	c.operatorRoutes(act)
 	// Anything else: a 404 page for a signed-in operator, the login page
 	// for anybody else.
 	view("/", func(w http.ResponseWriter, r *http.Request, s *session) {

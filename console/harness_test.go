@@ -65,7 +65,7 @@ func setup(t *testing.T) *world {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := service.New(service.Config{Store: st, Clock: clk, Env: offramp.EnvProduction, Log: log})
-	org, err := svc.CreateOrg(ctx, "Test Exchange", offramp.EnvProduction)
+	org, err := svc.CreateOrg(ctx, "Test Exchange", offramp.EnvProduction, "console test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,3 +325,10 @@ func (w *world) as(role offramp.Role) (*browser, string) {
 	email, pw := w.operator(role)
 	return w.signIn(email, pw), email
 }
+
+// Client is the browser's HTTP client (its cookie jar holds the session),
+// CSRF the token of the last page it read, URL the console's address: for
+// requests a test sends from its own goroutines.
+func (b *browser) Client() *http.Client { return b.c }
+func (b *browser) CSRF() string         { return b.csrf }
+func (w *world) URL() string            { return w.srv.URL }

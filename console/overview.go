@@ -42,6 +42,50 @@ type webhookSummary struct {
 	Complete bool
 }
 
+// ProviderHealth is one outside provider as the server last saw it, for
+// the overview (Config.Health).
+type ProviderHealth struct {
+	// Name says which provider ("razorpayx payouts", "wazirx").
+	Name string
+	// Kind is "rail", "rates", "kyc" or "bank-verify".
+	Kind string
+	OK   bool
+	// Detail is why it is failing, or what it last answered; never a
+	// secret.
+	Detail string
+	// PriceAge is, for a rate source, how old its last good price is
+	// when Health answers; negative when it has no price yet. Ignored for
+	// other kinds.
+	PriceAge time.Duration
+	// CheckedAt is when the server last checked it; zero: not yet.
+	CheckedAt time.Time
+}
+
+// Provider kinds.
+const (
+	KindRail       = "rail"
+	KindRates      = "rates"
+	KindKYC        = "kyc"
+	KindBankVerify = "bank-verify"
+)
+
+// providerRow is a ProviderHealth with what the page shows of its times.
+type providerRow struct {
+	ProviderHealth
+	// Price is the price age as shown ("" for a kind without prices).
+	Price string
+	// Checked is how long ago the check was, as shown.
+	Checked string
+}
+
+type providersSummary struct {
+	// Reported is false when the console has no Health function (a
+	// console started without a server's providers).
+	Reported bool
+	Rows     []providerRow
+	Failing  int
+}
+
 type metricRow struct {
 	Name, Labels string
 	Value        float64
@@ -62,6 +106,7 @@ type overviewData struct {
 	Webhooks       webhookSummary
 	Proposals      int
 	Metrics        []metricRow
+	Providers      providersSummary
 }
 
 // overview is the operator's first page: today's payouts (Asia/Kolkata
@@ -170,7 +215,36 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	data.Metrics = c.processMetrics()
+	data.Providers = c.providers(r.Context())
 	c.render(w, r, http.StatusOK, "overview", s, data)
+}
+
+// providers asks Config.Health for the providers' last known state. The
+// function answers from the server's cached checks (see Config.Health), so
+// a page view never reaches a provider.
+func (c *Console) providers(ctx context.Context) providersSummary {
+	if c.health == nil {
+		return providersSummary{}
+	}
+	now := c.clock.Now()
+	out := providersSummary{Reported: true}
+	for _, h := range c.health(ctx) {
+		row := providerRow{ProviderHealth: h, Checked: "not checked yet"}
+		if !h.CheckedAt.IsZero() {
+			row.Checked = formatAge(now.Sub(h.CheckedAt)) + " ago"
+		}
+		if h.Kind == KindRates {
+			row.Price = "no price yet"
+			if h.PriceAge >= 0 {
+				row.Price = formatAge(h.PriceAge)
+			}
+		}
+		if !h.OK {
+			out.Failing++
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return out
 }
 
 // oldestPending finds the payout whose submission is the oldest pending

@@ -398,13 +398,11 @@ func (c *Console) decidable(ctx context.Context, s *session, id uuid.UUID) (offr
 	return p, nil
 }
 
-// approve carries a proposal out and records the approval. The action and
-// the decision are two transactions (the service runs its own): the
-// action first, so a proposal is never marked approved without its
-// effect. Should the decision fail to record after the action, the
-// proposal stays pending, and approving it again is refused by the
-// object's new state (a payout no longer IN_REVIEW, a submission no
-// longer PROCESSING): it can then be rejected.
+// approve carries a proposal out and records the approval in one
+// transaction: the decision's compare-and-set on PENDING comes first, so
+// two approvers racing on one proposal cannot both carry it out, and a
+// proposal is never marked approved without its effect, nor the effect
+// made without the approval on record.
 func (c *Console) approve(w http.ResponseWriter, r *http.Request, s *session) {
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
@@ -412,22 +410,22 @@ func (c *Console) approve(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	ctx := r.Context()
-	c.approving.Lock()
-	defer c.approving.Unlock()
 	p, err := c.decidable(ctx, s, id)
 	if err != nil {
 		c.failProposal(w, r, s, err)
 		return
 	}
-	outcome, err := c.carryOut(ctx, s, p)
-	if err != nil {
-		c.log.WarnContext(ctx, "console: approved proposal could not be carried out", "proposal_id", p.ID.String(), "err", err)
-		c.failErr(w, r, s, err)
-		return
-	}
+	var outcome string
 	now := c.now()
 	err = c.store.Update(ctx, func(tx offramp.Tx) error {
 		if err := tx.DecideProposal(ctx, p.ID, offramp.ProposalApproved, s.op.Email, now); err != nil {
+			if errors.Is(err, offramp.ErrStale) {
+				return errState("This proposal was decided by somebody else meanwhile.")
+			}
+			return err
+		}
+		var err error
+		if outcome, err = c.carryOut(ctx, tx, s, p); err != nil {
 			return err
 		}
 		details := map[string]string{"proposal_id": p.ID.String(), "kind": string(p.Kind), "proposed_by": p.ProposedBy, "outcome": outcome}
@@ -435,8 +433,8 @@ func (c *Console) approve(w http.ResponseWriter, r *http.Request, s *session) {
 			ObjectType: p.ObjectType, ObjectID: p.ObjectID, Reason: p.Reason, Details: details})
 	})
 	if err != nil {
-		c.log.ErrorContext(ctx, "console: proposal carried out but its approval was not recorded", "proposal_id", p.ID.String(), "err", err)
-		c.failErr(w, r, s, err)
+		c.log.WarnContext(ctx, "console: approval refused or failed; nothing was carried out", "proposal_id", p.ID.String(), "err", err)
+		c.failProposal(w, r, s, err)
 		return
 	}
 	c.log.InfoContext(ctx, "console: proposal approved and carried out", "proposal_id", p.ID.String(), "kind", string(p.Kind),
@@ -451,9 +449,10 @@ func objectLinkOr(p offramp.Proposal, def string) string {
 	return def
 }
 
-// carryOut runs a proposal's action through the service, as the approver,
-// with both people named in the action's own audit entry.
-func (c *Console) carryOut(ctx context.Context, s *session, p offramp.Proposal) (string, error) {
+// carryOut runs a proposal's action through the service inside the
+// approval's transaction, as the approver, with both people named in the
+// action's own audit entry.
+func (c *Console) carryOut(ctx context.Context, tx offramp.Tx, s *session, p offramp.Proposal) (string, error) {
 	why := fmt.Sprintf("%s (proposed by %s, approved by %s; proposal %s)", p.Reason, p.ProposedBy, s.op.Email, p.ID)
 	by := s.op.Email
 	switch p.Kind {
@@ -467,7 +466,7 @@ func (c *Console) carryOut(ctx context.Context, s *session, p offramp.Proposal) 
 		default:
 			res.Reinquire = true
 		}
-		out, err := c.svc.ResolvePayout(ctx, res)
+		out, err := c.svc.ResolvePayoutIn(ctx, tx, res)
 		if err != nil {
 			return "", err
 		}
@@ -476,19 +475,19 @@ func (c *Console) carryOut(ctx context.Context, s *session, p offramp.Proposal) 
 		}
 		return "payout " + string(out.Status), nil
 	case offramp.ProposalRefund:
-		out, err := c.svc.RefundPayout(ctx, p.OrgID, p.ObjectID.String())
+		out, err := c.svc.RefundPayoutIn(ctx, tx, p.OrgID, p.ObjectID, by, why)
 		if err != nil {
 			return "", err
 		}
 		return "payout " + string(out.Status), nil
 	case offramp.ProposalKYCDecide:
-		out, err := c.svc.DecideKYC(ctx, p.ObjectID, p.Params["verified"] == "true", p.Params["failure_reason"], why, by)
+		out, err := c.svc.DecideKYCIn(ctx, tx, p.ObjectID, p.Params["verified"] == "true", p.Params["failure_reason"], why, by)
 		if err != nil {
 			return "", err
 		}
 		return "KYC " + string(out.Status), nil
 	case offramp.ProposalBankDecide:
-		out, err := c.svc.DecideBank(ctx, p.ObjectID, p.Params["verified"] == "true", p.Params["failure_reason"], why, by)
+		out, err := c.svc.DecideBankIn(ctx, tx, p.ObjectID, p.Params["verified"] == "true", p.Params["failure_reason"], why, by)
 		if err != nil {
 			return "", err
 		}

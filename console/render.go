@@ -22,7 +22,9 @@ var ist = time.FixedZone("IST", 5*3600+30*60)
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "error", "overview", "payouts", "payout", "customer", "proposals", "audit"}
+var pageNames = []string{"login", "error", "overview", "payouts", "payout", "customer", "proposals", "audit",
+	"ledger", "operators",
+	"orgs", "org", "orgkey"}
 
 type pageTemplate = template.Template
 
@@ -94,6 +96,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 var titles = map[string]string{
 	"login": "Sign in", "error": "Error", "overview": "Overview", "payouts": "Payouts", "payout": "Payout",
 	"customer": "Customer", "proposals": "Proposals", "audit": "Audit log",
+	"ledger": "Ledger", "operators": "Operators",
+	"orgs": "Organizations", "org": "Organization", "orgkey": "New API key",
 }
 
 // flashes are the messages a redirect after an action may show (by code:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/bits"
 	"math/rand/v2"
 	"time"
@@ -156,8 +157,21 @@ type Change struct {
 	// lease, e.g. to call the bank after recording SUBMITTING).
 	Hold bool
 	// Audit, when set, is recorded with the move (an operator's action).
+	// A move that changes the payout's status is audited even without
+	// one: by Actor (EngineActor when empty) with Why as the reason (what
+	// the bank answered, when empty).
 	Audit *offramp.AuditEntry
+	Actor string
+	Why   string
 }
+
+// EngineActor is the audit actor of the status changes the engine makes
+// on its own (the bank's answers, deadlines).
+const EngineActor = "offramp engine"
+
+// ActionStatusChanged is the audit action of a status change nobody
+// audited as an action of their own.
+const ActionStatusChanged = "payout.status_changed"
 
 // ErrLeaseLost is returned (wrapped) by a step whose job lease lapsed and
 // was taken by another runner: the step's transaction wrote nothing.
@@ -230,8 +244,7 @@ func (e *Engine) Move(ctx context.Context, tx offramp.Tx, cur offramp.Payout, to
 			return cur, err
 		}
 	}
-	if ch.Audit != nil {
-		a := *ch.Audit
+	if a, ok := moveAudit(cur, p, ch); ok {
 		if a.ID == uuid.Nil {
 			a.ID = uuid.New()
 		}
@@ -244,6 +257,47 @@ func (e *Engine) Move(ctx context.Context, tx offramp.Tx, cur offramp.Payout, to
 		return p, nil
 	}
 	return p, e.scheduleNext(ctx, tx, p, ch.Job, ch.Next)
+}
+
+// moveAudit is the audit entry of a move, if it needs one: the operator's
+// own entry, or, for a status change, one the engine writes. Either way a
+// status change names its from and to status, so the audit log holds
+// every status change of every payout, in the transaction that made it.
+func moveAudit(cur, p offramp.Payout, ch Change) (offramp.AuditEntry, bool) {
+	changed := p.Status != cur.Status
+	if ch.Audit == nil && !changed {
+		return offramp.AuditEntry{}, false
+	}
+	var a offramp.AuditEntry
+	if ch.Audit != nil {
+		a = *ch.Audit
+		a.Details = maps.Clone(a.Details)
+	} else {
+		a = offramp.AuditEntry{Actor: ch.Actor, Action: ActionStatusChanged, Reason: ch.Why}
+		if a.Actor == "" {
+			a.Actor = EngineActor
+		}
+		if a.Reason == "" {
+			a.Reason = "bank answered: " + ch.BankAnswer
+			if ch.BankAnswer == "" {
+				a.Reason = string(cur.Phase) + " to " + string(p.Phase)
+			}
+		}
+	}
+	if a.Details == nil {
+		a.Details = map[string]string{}
+	}
+	if changed {
+		a.Details["from_status"], a.Details["to_status"] = string(cur.Status), string(p.Status)
+		a.Details["from_phase"], a.Details["to_phase"] = string(cur.Phase), string(p.Phase)
+		if p.UTR != "" {
+			a.Details["utr"] = p.UTR
+		}
+		if p.FailureReason != "" && p.Status == offramp.PayoutFailed {
+			a.Details["failure_reason"] = p.FailureReason
+		}
+	}
+	return a, true
 }
 
 // needsJob reports whether the engine still has work on p: it is

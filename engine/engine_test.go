@@ -209,8 +209,18 @@ func TestUnknownOutcomeReviewAndResolve(t *testing.T) {
 			audit, err = tx.AuditEntries(h.ctx, offramp.ObjectPayout, c.id)
 			return err
 		})
-		if len(audit) != 1 || audit[0].Action != c.action || audit[0].Actor != c.by || audit[0].Reason == "" || audit[0].Details["bank_reference"] == "" {
-			t.Fatalf("audit %+v, want one %s by %s with the bank reference", audit, c.action, c.by)
+		// Every status change is an audit row: the engine's move to
+		// IN_REVIEW, then the operator's decision naming both statuses.
+		if len(audit) != 2 {
+			t.Fatalf("audit %+v, want the engine's move to IN_REVIEW and the operator's decision", audit)
+		}
+		if a := audit[0]; a.Action != engine.ActionStatusChanged || a.Actor != engine.EngineActor ||
+			a.Details["from_status"] != "PROCESSING" || a.Details["to_status"] != "IN_REVIEW" || a.Reason == "" {
+			t.Fatalf("first audit row %+v, want the engine's PROCESSING to IN_REVIEW", a)
+		}
+		if a := audit[1]; a.Action != c.action || a.Actor != c.by || a.Reason == "" || a.Details["bank_reference"] == "" ||
+			a.Details["from_status"] != "IN_REVIEW" || a.Details["to_status"] != c.events[2] {
+			t.Fatalf("second audit row %+v, want one %s by %s from IN_REVIEW to %s with the bank reference", a, c.action, c.by, c.events[2])
 		}
 	}
 

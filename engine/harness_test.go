@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -344,6 +345,28 @@ func (h *harness) checkBooks() {
 		return tx.ForEachPayout(h.ctx, func(p offramp.Payout) error {
 			for _, m := range books.Reconcile(p) {
 				h.t.Errorf("%s", m)
+			}
+			// Every status change after the first event is an audit row
+			// naming the status it moved to, in the same order.
+			events, err := tx.Events(h.ctx, p.OrgID, offramp.ObjectPayout, p.ID)
+			if err != nil {
+				return err
+			}
+			audit, err := tx.AuditEntries(h.ctx, offramp.ObjectPayout, p.ID)
+			if err != nil {
+				return err
+			}
+			var changes, moved []string
+			for _, e := range events[min(1, len(events)):] {
+				changes = append(changes, e.Event)
+			}
+			for _, a := range audit {
+				if to := a.Details["to_status"]; to != "" {
+					moved = append(moved, to)
+				}
+			}
+			if !slices.Equal(changes, moved) {
+				h.t.Errorf("payout %s: status events after the first %v, audited status changes %v", p.ID, changes, moved)
 			}
 			return nil
 		})

@@ -46,6 +46,25 @@ const (
 // A re-inquiry records the request and schedules one inquiry now; its
 // answer settles the payout if it is definite.
 func (e *Engine) Resolve(ctx context.Context, r Resolution) (offramp.Payout, error) {
+	r, err := r.check()
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	var out offramp.Payout
+	err = e.store.Update(ctx, func(tx offramp.Tx) error {
+		var err error
+		out, err = e.ResolveIn(ctx, tx, r)
+		return err
+	})
+	if err == nil {
+		e.log.InfoContext(ctx, "IN_REVIEW payout resolved by an operator", "payout_id", out.ID.String(), "by", r.By,
+			"paid", r.Paid, "failed", r.Failed, "reinquire", r.Reinquire, "status", string(out.Status))
+	}
+	return out, err
+}
+
+// check trims r and reports what is wrong with it.
+func (r Resolution) check() (Resolution, error) {
 	r.UTR, r.Reason, r.Why, r.By = strings.TrimSpace(r.UTR), strings.TrimSpace(r.Reason), strings.TrimSpace(r.Why), strings.TrimSpace(r.By)
 	var v offramp.Validation
 	n := 0
@@ -69,11 +88,18 @@ func (e *Engine) Resolve(ctx context.Context, r Resolution) (offramp.Payout, err
 	if r.By == "" {
 		v.Add("by", "Say who decides.")
 	}
-	if err := v.Err(); err != nil {
+	return r, v.Err()
+}
+
+// ResolveIn is Resolve inside the caller's transaction, so that an
+// operator's approval and its effect commit together.
+func (e *Engine) ResolveIn(ctx context.Context, tx offramp.Tx, r Resolution) (offramp.Payout, error) {
+	r, err := r.check()
+	if err != nil {
 		return offramp.Payout{}, err
 	}
 	var out offramp.Payout
-	err := e.store.Update(ctx, func(tx offramp.Tx) error {
+	err = func() error {
 		cur, err := tx.PayoutAnyOrg(ctx, r.PayoutID)
 		if errors.Is(err, offramp.ErrNotFound) {
 			return offramp.FieldError(offramp.CodeNotFound, "payout_id", offramp.MsgPayoutIDInvalid)
@@ -111,11 +137,7 @@ func (e *Engine) Resolve(ctx context.Context, r Resolution) (offramp.Payout, err
 			return tx.EnqueueJob(ctx, payoutJob(cur, e.now()))
 		}
 		return err
-	})
-	if err == nil {
-		e.log.InfoContext(ctx, "IN_REVIEW payout resolved by an operator", "payout_id", out.ID.String(), "by", r.By,
-			"paid", r.Paid, "failed", r.Failed, "reinquire", r.Reinquire, "status", string(out.Status))
-	}
+	}()
 	return out, err
 }
 

@@ -118,6 +118,10 @@ func (s *Server) authenticate(r *http.Request, body []byte) error {
 			return unauthenticated("Signature already used", "signature", "This signature was already used; sign each request with a new timestamp.")
 		}
 	}
+	// Only now, with the signature verified (the key alone is public) and
+	// the request not a replay, does the request count as a use of the
+	// key: written back at most once a minute per key.
+	s.svc.KeyUsed(ctx, org)
 	info(ctx).org = org
 	return nil
 }

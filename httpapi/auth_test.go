@@ -54,7 +54,7 @@ func TestJSReplacerSignatureNeedsOptIn(t *testing.T) {
 
 func TestAuthFailures(t *testing.T) {
 	e := newEnv(t)
-	prod, err := e.Svc.CreateOrg(t.Context(), "Production Exchange", offramp.EnvProduction)
+	prod, err := e.Svc.CreateOrg(t.Context(), "Production Exchange", offramp.EnvProduction, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

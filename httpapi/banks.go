@@ -91,7 +91,9 @@ func (s *Server) configureWebhook(r *http.Request, body []byte) (int, any, error
 	if u == "" {
 		u = req.URL
 	}
-	stored, err := s.svc.SetWebhookURL(r.Context(), orgFrom(r.Context()).ID, string(u))
+	// The audit log names the caller by the key that signed the request.
+	org := orgFrom(r.Context())
+	stored, err := s.svc.SetWebhookURL(r.Context(), org.ID, string(u), "api:"+org.APIKey)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -110,7 +110,7 @@ func TestBankLookupsAreScoped(t *testing.T) {
 	expectErr(t, c.do("GET", "/cms/api/v1/bank/"+other+"/"+bank, nil), 400, "bank_id", offramp.MsgBankNotFound)
 	expectErr(t, c.do("GET", "/cms/api/v1/bank/"+cust+"/"+uuid.NewString(), nil), 400, "bank_id", offramp.MsgBankNotFound)
 
-	org2, err := e.Svc.CreateOrg(t.Context(), "Other", offramp.EnvSandbox)
+	org2, err := e.Svc.CreateOrg(t.Context(), "Other", offramp.EnvSandbox, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func TestCustomersAreScopedToTheirOrganization(t *testing.T) {
 	a := e.client()
 	id := a.newCustomer(nil)
 
-	other, err := e.Svc.CreateOrg(t.Context(), "Other Exchange", offramp.EnvSandbox)
+	other, err := e.Svc.CreateOrg(t.Context(), "Other Exchange", offramp.EnvSandbox, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

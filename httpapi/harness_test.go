@@ -118,7 +118,7 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 	var wg sync.WaitGroup
 	wg.Go(func() { runner.Run(wctx) })
 
-	org, err := svc.CreateOrg(ctx, "Test Exchange", o.env)
+	org, err := svc.CreateOrg(ctx, "Test Exchange", o.env, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

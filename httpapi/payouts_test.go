@@ -262,7 +262,7 @@ func TestInitiateErrorRows(t *testing.T) {
 	// Unknown and foreign quotations.
 	r = c.do("POST", "/pos/api/v1/payout/initiate", map[string]any{"quotation_id": uuid.NewString(), "customer_id": ps.customer, "exchange_order_id": "o-2"})
 	expectErr(t, r, 400, "quotation_id", offramp.MsgQuotationNotFound)
-	org2, _ := e.Svc.CreateOrg(t.Context(), "Other", offramp.EnvSandbox)
+	org2, _ := e.Svc.CreateOrg(t.Context(), "Other", offramp.EnvSandbox, "test")
 	c2 := e.client()
 	c2.key, c2.secret = org2.APIKey, org2.APISecret
 	expectErr(t, c2.do("POST", "/pos/api/v1/payout/initiate", map[string]any{"quotation_id": q["id"], "customer_id": ps.customer, "exchange_order_id": "o-3"}), 400, "quotation_id", offramp.MsgQuotationNotFound)

@@ -16,6 +16,13 @@ type AuditReport struct {
 	// before the log was chained (migration 00006): they are numbered but
 	// carry no hash, and must all come before the first chained entry.
 	Entries, Legacy int
+	// Pending counts entries written but not chained yet (Seq 0: the
+	// store links them after the writing transaction commits, see
+	// sqlstore.Store.ChainAudit). They are not part of the chain, so they
+	// neither break it nor count in Entries; a verify that chains first
+	// (offramp admin audit verify) normally finds none. Only
+	// entries after the whole chain may be pending.
+	Pending int
 	// HeadSeq and HeadHash are the last entry's: recorded somewhere else
 	// (a ticket, a log shipper), they let a later verify also notice
 	// entries cut off the end, which no chain can show by itself.
@@ -41,7 +48,9 @@ func (b *AuditBreak) Error() string {
 // every link: sequence numbers 1, 2, 3 ... without gaps (a deleted entry),
 // each entry's PrevHash equal to the previous entry's Hash, and each Hash
 // equal to offramp.AuditHash recomputed from the entry as stored (an edited
-// entry). An error is a failure to read; a broken chain is a report.
+// entry). Entries not chained yet (Seq 0, after the chain) are counted
+// as Pending, not checked: there is nothing to check until they are
+// linked. An error is a failure to read; a broken chain is a report.
 func VerifyAudit(ctx context.Context, s offramp.Store) (AuditReport, error) {
 	var r AuditReport
 	errStop := errors.New("stop")
@@ -52,6 +61,10 @@ func VerifyAudit(ctx context.Context, s offramp.Store) (AuditReport, error) {
 			if problem := c.next(a); problem != "" {
 				r.Broken = &AuditBreak{Seq: a.Seq, ID: a.ID, Problem: problem}
 				return errStop
+			}
+			if a.Seq == 0 {
+				r.Pending = c.pending
+				return nil
 			}
 			r.Entries, r.Legacy, r.HeadSeq, r.HeadHash = c.entries, c.legacy, a.Seq, a.Hash
 			return nil
@@ -65,15 +78,28 @@ func VerifyAudit(ctx context.Context, s offramp.Store) (AuditReport, error) {
 
 // chainCheck follows the chain one entry at a time.
 type chainCheck struct {
-	entries, legacy int
-	seq             int64
-	hash            string
-	chained         bool // a chained entry was seen
+	entries, legacy, pending int
+	seq                      int64
+	hash                     string
+	chained                  bool // a chained entry was seen
 }
 
 // next checks a, the entry after the ones seen, and returns what is wrong
 // with it ("" when nothing).
 func (c *chainCheck) next(a offramp.AuditEntry) string {
+	if a.Seq == 0 {
+		// Not linked yet. A store never writes hashes on such an entry:
+		// one that carries them was numbered 0 by hand.
+		if a.Hash != "" || a.PrevHash != "" {
+			return "the entry is numbered 0 but carries a hash"
+		}
+		c.pending++
+		return ""
+	}
+	if c.pending > 0 {
+		// The store lists unchained entries after the whole chain.
+		return fmt.Sprintf("seq %d follows entries not chained yet", a.Seq)
+	}
 	if a.Seq != c.seq+1 {
 		if c.seq == 0 {
 			return fmt.Sprintf("the log starts at seq %d, not 1: earlier entries were deleted", a.Seq)

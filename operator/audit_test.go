@@ -105,6 +105,32 @@ func TestVerifyAudit(t *testing.T) {
 		}
 	}
 
+	// Entries not chained yet come after the chain: counted, not checked,
+	// and the chain is intact.
+	pending := func(c []offramp.AuditEntry, n int) []offramp.AuditEntry {
+		for range n {
+			c = append(c, offramp.AuditEntry{ID: uuid.New(), Actor: "engine", Action: "payout.step",
+				ObjectType: offramp.ObjectPayout, ObjectID: uuid.New(), Reason: "r"})
+		}
+		return c
+	}
+	c = chain(2, 5)
+	if r := verify(pending(c, 3)); r.Broken != nil || r.Entries != 7 || r.Pending != 3 || r.HeadSeq != 7 || r.HeadHash != c[6].Hash {
+		t.Fatalf("a log with 3 entries not chained yet: %+v", r)
+	}
+	if r := verify(pending(nil, 2)); r.Broken != nil || r.Entries != 0 || r.Pending != 2 {
+		t.Fatalf("a log of entries not chained yet: %+v", r)
+	}
+	withHash := pending(chain(0, 2), 1)
+	withHash[2].Hash = "h"
+	if r := verify(withHash); r.Broken == nil || r.Broken.ID != withHash[2].ID || !strings.Contains(r.Broken.Problem, "numbered 0") {
+		t.Fatalf("an entry numbered 0 with a hash: %+v", r.Broken)
+	}
+	afterPending := append(pending(chain(0, 2), 1), chain(0, 3)[2])
+	if r := verify(afterPending); r.Broken == nil || r.Broken.Seq != 3 || !strings.Contains(r.Broken.Problem, "not chained yet") {
+		t.Fatalf("a link after entries not chained yet: %+v", r.Broken)
+	}
+
 	boom := errors.New("disk on fire")
 	if _, err := VerifyAudit(ctx, &logStore{err: boom}); !errors.Is(err, boom) {
 		t.Fatalf("a read error: %v", err)

@@ -339,6 +339,10 @@ type SourceStatus struct {
 	Errors    uint64          // failed polls so far
 	LastError string          // the last failed poll's error, "" if none yet
 	LastPoll  time.Time       // when the last poll ended
+	// MaxAge is the ticker's limit: a price older than this is not
+	// quoted, so a caller can tell a stale price from a fresh one
+	// without asking for a rate.
+	MaxAge time.Duration
 }
 
 // Status reports the ticker's last good price and poll outcomes.
@@ -348,7 +352,7 @@ func (t *Ticker) Status() SourceStatus {
 	s := SourceStatus{
 		Name: t.name, Host: t.source, Asset: t.asset,
 		Polled: t.health.polled, Up: t.health.up, Errors: t.health.errors,
-		LastError: t.health.lastErr, LastPoll: t.health.lastPoll,
+		LastError: t.health.lastErr, LastPoll: t.health.lastPoll, MaxAge: t.cfg.MaxAge,
 	}
 	if t.last.ok {
 		s.Price, s.At = t.last.price, t.last.at

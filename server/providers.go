@@ -16,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/console"
 	"github.com/offramp/offramp/engine"
 	"github.com/offramp/offramp/idcheck"
 	cfid "github.com/offramp/offramp/idcheck/cashfree"
@@ -163,13 +164,22 @@ type built struct {
 	// checks prove each configured provider answers, by name.
 	checks []providerCheck
 	// missing lists what production lacks, for /readyz.
-	missing []string
+	missing []missingProvider
+	// local are the chosen providers that run in this process (sandbox,
+	// manual) and so have nothing to check, for the console's overview.
+	local   []console.ProviderHealth
 	closers []func()
 }
 
 type providerCheck struct {
 	name string
+	kind string // console.KindRail, KindRates, KindKYC or KindBankVerify
 	fn   func(context.Context) error
+}
+
+// missingProvider is a provider production needs and lacks.
+type missingProvider struct {
+	kind, msg string
 }
 
 // providerDeps are what building the providers needs from the server.
@@ -218,7 +228,11 @@ func (p Providers) build(d providerDeps) (*built, error) {
 			return nil, fmt.Errorf("Cashfree verification: %w", err)
 		}
 		cfClient = c
-		b.checks = append(b.checks, providerCheck{"cashfree verification", c.Check})
+		kind := console.KindBankVerify
+		if p.KYCVerifier == ChoiceCashfree {
+			kind = console.KindKYC
+		}
+		b.checks = append(b.checks, providerCheck{"cashfree verification", kind, c.Check})
 		return c, nil
 	}
 	rzpConfig := razorpayx.Config{BaseURL: p.RazorpayX.BaseURL, KeyID: p.RazorpayX.KeyID, KeySecret: p.RazorpayX.KeySecret,
@@ -231,13 +245,14 @@ func (p Providers) build(d providerDeps) (*built, error) {
 			return nil, err
 		}
 		b.rail = r
+		b.local = append(b.local, localProvider("sandbox bank", console.KindRail, "simulated bank in this process: nothing to check"))
 	case ChoiceRazorpayX:
 		r, err := razorpayx.New(rzpConfig)
 		if err != nil {
 			return nil, fmt.Errorf("RazorpayX: %w", err)
 		}
 		b.rail, b.rzp = r, r
-		b.checks = append(b.checks, providerCheck{"razorpayx payouts", r.Check})
+		b.checks = append(b.checks, providerCheck{"razorpayx payouts", console.KindRail, r.Check})
 	case ChoiceCashfree:
 		r, err := cashfree.New(cashfree.Config{BaseURL: p.Cashfree.PayoutBaseURL, ClientID: p.Cashfree.ClientID,
 			ClientSecret: p.Cashfree.ClientSecret, WebhookSecret: p.Cashfree.WebhookSecret, Clock: d.clock, Logger: d.log})
@@ -245,15 +260,16 @@ func (p Providers) build(d providerDeps) (*built, error) {
 			return nil, fmt.Errorf("Cashfree payouts: %w", err)
 		}
 		b.rail, b.cf = r, r
-		b.checks = append(b.checks, providerCheck{"cashfree payouts", r.Check})
+		b.checks = append(b.checks, providerCheck{"cashfree payouts", console.KindRail, r.Check})
 	default:
-		b.missing = append(b.missing, "no bank rail is configured (--rail razorpayx or cashfree)")
+		b.missing = append(b.missing, missingProvider{console.KindRail, "no bank rail is configured (--rail razorpayx or cashfree)"})
 	}
 
 	var kyc offramp.KYCVerifier
 	switch p.KYCVerifier {
 	case ChoiceSandbox:
 		kyc = sandbox.Verifier{}
+		b.local = append(b.local, localProvider("sandbox KYC verifier", console.KindKYC, "simulated in this process: nothing to check"))
 	case ChoiceCashfree:
 		c, err := idClient()
 		if err != nil {
@@ -262,11 +278,13 @@ func (p Providers) build(d providerDeps) (*built, error) {
 		kyc = cfid.KYCVerifier{Client: c}
 	case ChoiceManual:
 		kyc = idcheck.Manual{}
+		b.local = append(b.local, localProvider("manual KYC verification", console.KindKYC, "decided by operators in the console"))
 	}
 	var bank offramp.BankVerifier
 	switch p.BankVerifier {
 	case ChoiceSandbox:
 		bank = sandbox.Verifier{}
+		b.local = append(b.local, localProvider("sandbox bank verifier", console.KindBankVerify, "simulated in this process: nothing to check"))
 	case ChoiceRazorpayX:
 		v, err := razorpayx.NewBankVerifier(rzpConfig)
 		if err != nil {
@@ -274,7 +292,7 @@ func (p Providers) build(d providerDeps) (*built, error) {
 		}
 		bank = v
 		if p.Rail != ChoiceRazorpayX {
-			b.checks = append(b.checks, providerCheck{"razorpayx fund account validation", v.Check})
+			b.checks = append(b.checks, providerCheck{"razorpayx fund account validation", console.KindBankVerify, v.Check})
 		}
 	case ChoiceCashfree:
 		c, err := idClient()
@@ -284,14 +302,15 @@ func (p Providers) build(d providerDeps) (*built, error) {
 		bank = cfid.BankVerifier{Client: c}
 	case ChoiceManual:
 		bank = idcheck.Manual{}
+		b.local = append(b.local, localProvider("manual bank verification", console.KindBankVerify, "decided by operators in the console"))
 	}
 	switch {
 	case kyc == nil && bank == nil:
-		b.missing = append(b.missing, "no KYC or bank verifier is configured (--kyc-verifier, --bank-verifier)")
+		b.missing = append(b.missing, missingProvider{console.KindKYC, "no KYC or bank verifier is configured (--kyc-verifier, --bank-verifier)"})
 	case kyc == nil:
-		b.missing = append(b.missing, "no KYC verifier is configured (--kyc-verifier)")
+		b.missing = append(b.missing, missingProvider{console.KindKYC, "no KYC verifier is configured (--kyc-verifier)"})
 	case bank == nil:
-		b.missing = append(b.missing, "no bank verifier is configured (--bank-verifier)")
+		b.missing = append(b.missing, missingProvider{console.KindBankVerify, "no bank verifier is configured (--bank-verifier)"})
 	}
 	if kyc != nil || bank != nil {
 		b.verifier = idcheck.Combine(kyc, bank)
@@ -299,6 +318,9 @@ func (p Providers) build(d providerDeps) (*built, error) {
 
 	if len(p.RateSources) == 0 {
 		b.rates = d.sandboxPx()
+		local := localProvider("sandbox prices", console.KindRates, "fixed prices in this process: always current")
+		local.PriceAge = 0
+		b.local = append(b.local, local)
 	} else {
 		r, err := rates.FromConfig(rates.Config{Sources: p.RateSources, WazirXBaseURL: p.WazirXBaseURL, CoinDCXBaseURL: p.CoinDCXBaseURL,
 			Spread: p.RateSpread, MaxAge: d.rateMaxAge, Clock: d.clock, Log: d.log, Registerer: d.registerer})
@@ -306,7 +328,7 @@ func (p Providers) build(d providerDeps) (*built, error) {
 			return nil, fmt.Errorf("rate sources: %w", err)
 		}
 		b.rates, b.market = r, r
-		b.checks = append(b.checks, providerCheck{"rate sources (" + strings.Join(p.RateSources, ", ") + ")", r.Check})
+		b.checks = append(b.checks, providerCheck{"rate sources (" + strings.Join(p.RateSources, ", ") + ")", console.KindRates, r.Check})
 	}
 	return b, nil
 }
@@ -325,40 +347,138 @@ func (b *built) webhookRoutes(eng *engine.Engine, log *slog.Logger) map[string]h
 	return routes
 }
 
+// localProvider is a row of the console's provider table for a provider
+// that runs in this process.
+func localProvider(name, kind, detail string) console.ProviderHealth {
+	return console.ProviderHealth{Name: name, Kind: kind, OK: true, Detail: detail, PriceAge: -1}
+}
+
 // health remembers the last result of every provider check, run in the
-// background, so /readyz answers at once and never calls a provider.
+// background, so /readyz and the console's overview answer at once and
+// never call a provider.
 type health struct {
-	mu   sync.Mutex
-	last map[string]error
-	ran  bool
+	clock offramp.Clock // when each check ended; nil: the system clock
+	mu    sync.Mutex
+	last  []checkResult // in the order of the checks
+	ran   bool
+}
+
+type checkResult struct {
+	name, kind string
+	err        error
+	at         time.Time
 }
 
 func (h *health) run(ctx context.Context, checks []providerCheck) {
-	res := map[string]error{}
+	clock := h.clock
+	if clock == nil {
+		clock = offramp.SystemClock{}
+	}
+	res := make([]checkResult, 0, len(checks))
 	for _, c := range checks {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		res[c.name] = c.fn(cctx)
+		err := c.fn(cctx)
 		cancel()
+		res = append(res, checkResult{name: c.name, kind: c.kind, err: err, at: clock.Now()})
 	}
 	h.mu.Lock()
 	h.last, h.ran = res, true
 	h.mu.Unlock()
 }
 
-func (h *health) err() error {
+// results is a copy of the last checks' results; false before the first
+// round has ended.
+func (h *health) results() ([]checkResult, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.ran {
+	return append([]checkResult(nil), h.last...), h.ran
+}
+
+func (h *health) err() error {
+	last, ran := h.results()
+	if !ran {
 		return errors.New("providers not checked yet")
 	}
 	var errs []error
-	for name, err := range h.last {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+	for _, r := range last {
+		if r.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.name, r.err))
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// consoleHealth is the console's Config.Health: the last result of each
+// provider check, each rate source's last poll and the age of its price,
+// whether a quote can be made, and what production lacks. It reads only
+// what the background checks and the rate tickers already hold, so the
+// overview can call it on every view.
+func (b *built) consoleHealth(h *health, clock offramp.Clock) func(context.Context) []console.ProviderHealth {
+	return func(context.Context) []console.ProviderHealth {
+		now := clock.Now()
+		out := make([]console.ProviderHealth, 0, len(b.local)+len(b.checks)+len(b.missing)+3)
+		for _, l := range b.local {
+			l.CheckedAt = now // nothing to check: as current as the page
+			out = append(out, l)
+		}
+		last, ran := h.results()
+		if !ran {
+			// The first round is still running: say so rather than
+			// calling anything from here.
+			for _, c := range b.checks {
+				last = append(last, checkResult{name: c.name, kind: c.kind, err: errors.New("not checked yet")})
+			}
+		}
+		for _, r := range last {
+			if r.kind == console.KindRates && b.market != nil {
+				continue // each source gets its own row below, with its price age
+			}
+			row := console.ProviderHealth{Name: r.name, Kind: r.kind, OK: r.err == nil, Detail: "answered", PriceAge: -1, CheckedAt: r.at}
+			if r.err != nil {
+				row.Detail = oneLine(r.err.Error())
+			}
+			out = append(out, row)
+		}
+		if b.market != nil {
+			for _, st := range b.market.Status() {
+				out = append(out, sourceHealth(st, now))
+			}
+			quote := console.ProviderHealth{Name: "rate quote (" + b.market.Asset() + "/INR)", Kind: console.KindRates, OK: true,
+				Detail: "enough fresh, agreeing prices to quote", PriceAge: -1, CheckedAt: now}
+			if err := b.market.Ready(); err != nil {
+				quote.OK, quote.Detail = false, oneLine(err.Error())
+			}
+			out = append(out, quote)
+		}
+		for _, m := range b.missing {
+			out = append(out, console.ProviderHealth{Name: "not configured", Kind: m.kind, Detail: m.msg, PriceAge: -1, CheckedAt: now})
+		}
+		return out
+	}
+}
+
+// sourceHealth is one rate source's row: failing when its last poll failed
+// or its price is older than the ticker quotes.
+func sourceHealth(st rates.SourceStatus, now time.Time) console.ProviderHealth {
+	row := console.ProviderHealth{Name: st.Name + " (" + st.Host + ")", Kind: console.KindRates, OK: st.Up, PriceAge: -1, CheckedAt: st.LastPoll}
+	if !st.At.IsZero() {
+		row.PriceAge = max(now.Sub(st.At), 0)
+	}
+	switch {
+	case !st.Polled:
+		row.Detail = "not polled yet"
+	case !st.Up:
+		row.Detail = "last poll failed: " + oneLine(st.LastError)
+	case st.MaxAge > 0 && row.PriceAge > st.MaxAge:
+		row.OK = false
+		row.Detail = fmt.Sprintf("%s/INR %s, older than the %s limit: not quoted", st.Asset, st.Price, st.MaxAge)
+	default:
+		row.Detail = fmt.Sprintf("%s/INR %s", st.Asset, st.Price)
+	}
+	return row
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
 
 // ready is /readyz's answer in production: what is missing, the providers
 // that did not answer at their last check, and whether enough market
@@ -367,7 +487,7 @@ func (b *built) ready(h *health) func(context.Context) error {
 	return func(context.Context) error {
 		var errs []error
 		for _, m := range b.missing {
-			errs = append(errs, errors.New(m))
+			errs = append(errs, errors.New(m.msg))
 		}
 		if err := h.err(); err != nil {
 			errs = append(errs, err)
@@ -416,7 +536,7 @@ func CheckProviders(ctx context.Context, env offramp.Env, p Providers, log *slog
 		}
 	}
 	for _, m := range b.missing {
-		lines = append(lines, "MISSING "+m)
+		lines = append(lines, "MISSING "+m.msg)
 		if env == offramp.EnvProduction {
 			ok = false
 		}

@@ -84,6 +84,9 @@ type Config struct {
 	// ConsoleSecureCookies marks console cookies Secure (behind a TLS
 	// proxy).
 	ConsoleSecureCookies bool
+	// ConsoleIdleTimeout ends a console session unused for this long
+	// (0: console.DefaultIdleTimeout).
+	ConsoleIdleTimeout time.Duration
 	// WebhookAllowPrivate lets webhooks go to loopback and private
 	// addresses; nil means the environment's default (sandbox yes,
 	// production no).
@@ -237,11 +240,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		sc.Verifier = prov.verifier
 	}
 	s.Service = service.New(sc)
-	var health health
+	provHealth := &health{clock: clock}
 	apiCfg := httpapi.Config{Service: s.Service, Store: st, Log: log, Registry: reg, BaseURL: cfg.BaseURL,
 		Routes: prov.webhookRoutes(s.Service.Engine(), log)}
 	if cfg.Env == offramp.EnvProduction {
-		apiCfg.Ready = prov.ready(&health)
+		apiCfg.Ready = prov.ready(provHealth)
 	}
 
 	s.api = httpapi.New(apiCfg)
@@ -287,10 +290,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	s.wg.Go(func() {
 		// Every provider is checked at start and every minute, so /readyz
-		// reports one that stopped answering without calling it itself.
-		health.run(workCtx, prov.checks)
+		// and the console's overview report one that stopped answering
+		// without calling it themselves.
+		provHealth.run(workCtx, prov.checks)
 		worker.Sweep(workCtx, time.Minute, log, "provider checks", func(ctx context.Context) error {
-			health.run(ctx, prov.checks)
+			provHealth.run(ctx, prov.checks)
 			return nil
 		})
 	})
@@ -300,7 +304,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			ln.Close()
 			return nil, fmt.Errorf("console listener (--admin-addr): %w", err)
 		}
-		con := console.New(console.Config{Store: st, Service: s.Service, Clock: clock, Log: log, Registry: reg, SecureCookies: cfg.ConsoleSecureCookies})
+		con := console.New(console.Config{Store: st, Service: s.Service, Clock: clock, Log: log, Registry: reg, SecureCookies: cfg.ConsoleSecureCookies, IdleTimeout: cfg.ConsoleIdleTimeout,
+			Health: prov.consoleHealth(provHealth, clock)})
 		s.console = &http.Server{Handler: http.MaxBytesHandler(con.Handler(), 1<<20), ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 		s.ConsoleURL = "http://" + cln.Addr().String()

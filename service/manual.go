@@ -153,38 +153,11 @@ func checkDecision(verified bool, reason, why, by string, reasons []string) (str
 // the same transaction. A submission in any other status is refused
 // (CodeRejected); an unknown customer is CodeNotFound.
 func (s *Service) DecideKYC(ctx context.Context, customerID uuid.UUID, verified bool, reason, why, by string) (offramp.Customer, error) {
-	reason, err := checkDecision(verified, reason, why, by, CustomerFailureReasons)
-	if err != nil {
-		return offramp.Customer{}, err
-	}
-	why, by = strings.TrimSpace(why), strings.TrimSpace(by)
-	to := offramp.CustomerVerified
-	if !verified {
-		to = offramp.CustomerFailed
-	}
 	var out offramp.Customer
-	err = s.store.Update(ctx, func(tx offramp.Tx) error {
-		cur, err := customerAnyOrgIn(ctx, tx, customerID)
-		if err != nil {
-			return err
-		}
-		if cur.Status != offramp.CustomerProcessing {
-			return offramp.Errorf(offramp.CodeRejected, "Only a PROCESSING KYC submission can be decided; customer %s is %s", cur.ID, cur.Status)
-		}
-		details := map[string]string{"decision": string(to)}
-		if reason != "" {
-			details["failure_reason"] = reason
-		}
-		if cur.KYC != nil {
-			details["attempt"] = strconv.Itoa(cur.KYC.Attempt)
-		}
-		if out, err = s.setCustomerStatus(ctx, tx, cur, to, reason); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, offramp.AuditEntry{
-			ID: uuid.New(), OrgID: cur.OrgID, Actor: by, Action: ActionKYCDecide,
-			ObjectType: offramp.ObjectCustomer, ObjectID: cur.ID, Reason: why, Details: details, CreatedAt: s.now(),
-		})
+	err := s.store.Update(ctx, func(tx offramp.Tx) error {
+		var err error
+		out, err = s.DecideKYCIn(ctx, tx, customerID, verified, reason, why, by)
+		return err
 	})
 	if err != nil {
 		return offramp.Customer{}, err
@@ -194,10 +167,61 @@ func (s *Service) DecideKYC(ctx context.Context, customerID uuid.UUID, verified 
 	return out, nil
 }
 
+// DecideKYCIn is DecideKYC inside the caller's transaction.
+func (s *Service) DecideKYCIn(ctx context.Context, tx offramp.Tx, customerID uuid.UUID, verified bool, reason, why, by string) (offramp.Customer, error) {
+	reason, err := checkDecision(verified, reason, why, by, CustomerFailureReasons)
+	if err != nil {
+		return offramp.Customer{}, err
+	}
+	why, by = strings.TrimSpace(why), strings.TrimSpace(by)
+	to := offramp.CustomerVerified
+	if !verified {
+		to = offramp.CustomerFailed
+	}
+	cur, err := customerAnyOrgIn(ctx, tx, customerID)
+	if err != nil {
+		return offramp.Customer{}, err
+	}
+	if cur.Status != offramp.CustomerProcessing {
+		return offramp.Customer{}, offramp.Errorf(offramp.CodeRejected, "Only a PROCESSING KYC submission can be decided; customer %s is %s", cur.ID, cur.Status)
+	}
+	details := map[string]string{"decision": string(to)}
+	if reason != "" {
+		details["failure_reason"] = reason
+	}
+	if cur.KYC != nil {
+		details["attempt"] = strconv.Itoa(cur.KYC.Attempt)
+	}
+	out, err := s.setCustomerStatus(ctx, tx, cur, to, reason)
+	if err != nil {
+		return offramp.Customer{}, err
+	}
+	return out, tx.AppendAudit(ctx, offramp.AuditEntry{
+		ID: uuid.New(), OrgID: cur.OrgID, Actor: by, Action: ActionKYCDecide,
+		ObjectType: offramp.ObjectCustomer, ObjectID: cur.ID, Reason: why, Details: details, CreatedAt: s.now(),
+	})
+}
+
 // DecideBank is DecideKYC for a PROCESSING bank account, found by its id
 // alone: verified, or failed with one of BankFailureReasons. Its audit
 // action is bank.decide.
 func (s *Service) DecideBank(ctx context.Context, bankID uuid.UUID, verified bool, reason, why, by string) (offramp.BankAccount, error) {
+	var out offramp.BankAccount
+	err := s.store.Update(ctx, func(tx offramp.Tx) error {
+		var err error
+		out, err = s.DecideBankIn(ctx, tx, bankID, verified, reason, why, by)
+		return err
+	})
+	if err != nil {
+		return offramp.BankAccount{}, err
+	}
+	s.log.InfoContext(ctx, "bank account decided by an operator", "bank_id", out.ID.String(), "org_id", out.OrgID.String(),
+		"by", by, "status", string(out.Status), "failure_reason", out.FailureReason)
+	return out, nil
+}
+
+// DecideBankIn is DecideBank inside the caller's transaction.
+func (s *Service) DecideBankIn(ctx context.Context, tx offramp.Tx, bankID uuid.UUID, verified bool, reason, why, by string) (offramp.BankAccount, error) {
 	reason, err := checkDecision(verified, reason, why, by, BankFailureReasons)
 	if err != nil {
 		return offramp.BankAccount{}, err
@@ -207,33 +231,25 @@ func (s *Service) DecideBank(ctx context.Context, bankID uuid.UUID, verified boo
 	if !verified {
 		to = offramp.BankFailed
 	}
-	var out offramp.BankAccount
-	err = s.store.Update(ctx, func(tx offramp.Tx) error {
-		cur, err := bankAnyOrgIn(ctx, tx, bankID)
-		if err != nil {
-			return err
-		}
-		if cur.Status != offramp.BankProcessing {
-			return offramp.Errorf(offramp.CodeRejected, "Only a PROCESSING bank account can be decided; bank account %s is %s", cur.ID, cur.Status)
-		}
-		details := map[string]string{"decision": string(to), "customer_id": cur.CustomerID.String()}
-		if reason != "" {
-			details["failure_reason"] = reason
-		}
-		if out, err = s.setBankStatus(ctx, tx, cur, to, reason); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, offramp.AuditEntry{
-			ID: uuid.New(), OrgID: cur.OrgID, Actor: by, Action: ActionBankDecide,
-			ObjectType: offramp.ObjectBank, ObjectID: cur.ID, Reason: why, Details: details, CreatedAt: s.now(),
-		})
-	})
+	cur, err := bankAnyOrgIn(ctx, tx, bankID)
 	if err != nil {
 		return offramp.BankAccount{}, err
 	}
-	s.log.InfoContext(ctx, "bank account decided by an operator", "bank_id", out.ID.String(), "org_id", out.OrgID.String(),
-		"by", by, "status", string(out.Status), "failure_reason", out.FailureReason)
-	return out, nil
+	if cur.Status != offramp.BankProcessing {
+		return offramp.BankAccount{}, offramp.Errorf(offramp.CodeRejected, "Only a PROCESSING bank account can be decided; bank account %s is %s", cur.ID, cur.Status)
+	}
+	details := map[string]string{"decision": string(to), "customer_id": cur.CustomerID.String()}
+	if reason != "" {
+		details["failure_reason"] = reason
+	}
+	out, err := s.setBankStatus(ctx, tx, cur, to, reason)
+	if err != nil {
+		return offramp.BankAccount{}, err
+	}
+	return out, tx.AppendAudit(ctx, offramp.AuditEntry{
+		ID: uuid.New(), OrgID: cur.OrgID, Actor: by, Action: ActionBankDecide,
+		ObjectType: offramp.ObjectBank, ObjectID: cur.ID, Reason: why, Details: details, CreatedAt: s.now(),
+	})
 }
 
 // customerAnyOrgIn finds a customer by id in any organization.

@@ -76,7 +76,7 @@ func setup(t *testing.T, v offramp.Verifier) *bundle {
 	logs := &syncBuffer{}
 	svc := service.New(service.Config{Store: s, Clock: clk, Env: offramp.EnvProduction, Verifier: v,
 		Log: slog.New(slog.NewJSONHandler(logs, nil))})
-	org, err := svc.CreateOrg(ctx, "Test Exchange", offramp.EnvProduction)
+	org, err := svc.CreateOrg(ctx, "Test Exchange", offramp.EnvProduction, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,30 +15,34 @@ import (
 	"github.com/offramp/offramp/webhook"
 )
 
-// CreateOrg creates an organization with fresh credentials for env. The
-// returned Org carries the plaintext secret: show it once, then forget it.
-func (s *Service) CreateOrg(ctx context.Context, name string, env offramp.Env) (offramp.Org, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return offramp.Org{}, offramp.FieldError(offramp.CodeInvalid, "name", offramp.MsgRequired)
+// CreateOrg creates an organization with fresh credentials for env: its
+// first API key, labelled "primary". The returned Org carries the
+// plaintext secret: show it once, then forget it. by (required) is who
+// creates it; audited as ActionOrgCreated in the same transaction.
+func (s *Service) CreateOrg(ctx context.Context, name string, env offramp.Env, by string) (offramp.Org, error) {
+	name, by = strings.TrimSpace(name), strings.TrimSpace(by)
+	var v offramp.Validation
+	v.Required("name", name)
+	v.Required("by", by)
+	if err := v.Err(); err != nil {
+		return offramp.Org{}, err
 	}
 	if _, err := offramp.ParseEnv(string(env)); err != nil {
 		return offramp.Org{}, err
 	}
-	o := offramp.Org{
-		ID:        uuid.New(),
-		Name:      name,
-		Env:       env,
-		APIKey:    uuid.NewString(),
-		APISecret: newSecret(),
-		CreatedAt: s.now(),
+	o := s.newOrg(name, env)
+	err := s.store.Update(ctx, func(tx offramp.Tx) error {
+		return s.createOrgIn(ctx, tx, o, by, "organization created")
+	})
+	if err != nil {
+		return offramp.Org{}, err
 	}
-	err := s.store.Update(ctx, func(tx offramp.Tx) error { return tx.CreateOrg(ctx, o) })
-	return o, err
+	return o, nil
 }
 
 // EnsureDefaultOrg creates a first organization when the database has none
-// and reports whether it did, so a newcomer can call the API at once.
+// and reports whether it did, so a newcomer can call the API at once. The
+// audit log names "system" as its creator.
 func (s *Service) EnsureDefaultOrg(ctx context.Context) (offramp.Org, bool, error) {
 	var (
 		o       offramp.Org
@@ -49,18 +54,34 @@ func (s *Service) EnsureDefaultOrg(ctx context.Context) (offramp.Org, bool, erro
 		if err != nil || n > 0 {
 			return err
 		}
-		o = offramp.Org{
-			ID:        uuid.New(),
-			Name:      "Default sandbox organization",
-			Env:       s.env,
-			APIKey:    uuid.NewString(),
-			APISecret: newSecret(),
-			CreatedAt: s.now(),
-		}
+		o = s.newOrg("Default sandbox organization", s.env)
 		created = true
-		return tx.CreateOrg(ctx, o)
+		return s.createOrgIn(ctx, tx, o, "system", "first start: a default organization to call the API with")
 	})
 	return o, created, err
+}
+
+// newOrg is a new organization with a new key and secret.
+func (s *Service) newOrg(name string, env offramp.Env) offramp.Org {
+	return offramp.Org{
+		ID:        uuid.New(),
+		Name:      name,
+		Env:       env,
+		KeyID:     uuid.New(),
+		APIKey:    uuid.NewString(),
+		APISecret: newSecret(),
+		CreatedAt: s.now(),
+	}
+}
+
+// createOrgIn writes o with its first key and the audit entry.
+func (s *Service) createOrgIn(ctx context.Context, tx offramp.Tx, o offramp.Org, by, why string) error {
+	if err := tx.CreateOrg(ctx, o); err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, orgAudit(o.ID, by, ActionOrgCreated, why, o.CreatedAt, map[string]string{
+		"name": o.Name, "env": string(o.Env), "key_id": o.KeyID.String(), "api_key": o.APIKey,
+	}))
 }
 
 // newSecret returns 32 random bytes as hex: printable, and as strong as the
@@ -103,9 +124,15 @@ func (s *Service) UseSignature(ctx context.Context, orgID uuid.UUID, sig string,
 }
 
 // SetWebhookURL stores the organization's webhook endpoint and returns it as
-// stored. Delivery validates the target again at dial time.
-func (s *Service) SetWebhookURL(ctx context.Context, orgID uuid.UUID, raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
+// stored. Delivery validates the target again at dial time. by (required)
+// is who sets it ("api:<api key>" from the API); audited as
+// ActionWebhookURLSet, with the URL before and after, in the same
+// transaction.
+func (s *Service) SetWebhookURL(ctx context.Context, orgID uuid.UUID, raw, by string) (string, error) {
+	raw, by = strings.TrimSpace(raw), strings.TrimSpace(by)
+	if by == "" {
+		return "", offramp.FieldError(offramp.CodeInvalid, "by", offramp.MsgRequired)
+	}
 	if raw == "" {
 		return "", offramp.FieldError(offramp.CodeInvalid, "webhook_url", offramp.MsgWebhookURLRequired)
 	}
@@ -131,13 +158,26 @@ func (s *Service) SetWebhookURL(ctx context.Context, orgID uuid.UUID, raw string
 		return "", offramp.FieldError(offramp.CodeInvalid, "webhook_url", "Webhook URL refused: "+err.Error())
 	}
 	stored := u.String()
+	now := s.now()
 	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+		o, err := tx.Org(ctx, orgID)
+		if err != nil {
+			return notFound(err, "org_id", MsgOrgNotFound)
+		}
 		if err := tx.SetOrgWebhookURL(ctx, orgID, stored); err != nil {
 			return err
 		}
 		// Setting the URL again is how an endpoint disabled by a 410
 		// comes back.
-		return tx.SetOrgWebhookDisabled(ctx, orgID, false)
+		if err := tx.SetOrgWebhookDisabled(ctx, orgID, false); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, orgAudit(orgID, by, ActionWebhookURLSet, "webhook URL set", now, map[string]string{
+			"url": stored, "was": o.WebhookURL, "was_disabled": strconv.FormatBool(o.WebhookDisabled),
+		}))
 	})
-	return stored, err
+	if err != nil {
+		return "", err
+	}
+	return stored, nil
 }

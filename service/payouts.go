@@ -319,15 +319,18 @@ func (s *Service) MockPayoutStatus(ctx context.Context, orgID uuid.UUID, payoutI
 			return err
 		}
 		out = cur
+		actor, why := "api:"+orgID.String(), "sandbox mock-status "+string(to)
 		switch {
 		case cur.Status == offramp.PayoutProcessing && to == offramp.PayoutSuccess:
 			out, err = s.engine.Move(ctx, tx, cur, offramp.PhasePaid, engine.Change{
 				UTR: "MOCK" + strings.ToUpper(strings.ReplaceAll(cur.ID.String(), "-", ""))[:8], BankAnswer: "sandbox mock: SUCCESS",
+				Actor: actor, Why: why,
 			})
 		case cur.Status == offramp.PayoutProcessing && to == offramp.PayoutFailed:
-			out, err = s.engine.Move(ctx, tx, cur, offramp.PhaseRejected, engine.Change{Reason: "PAYOUT_FAILED", BankAnswer: "sandbox mock: FAILED"})
+			out, err = s.engine.Move(ctx, tx, cur, offramp.PhaseRejected, engine.Change{Reason: "PAYOUT_FAILED", BankAnswer: "sandbox mock: FAILED",
+				Actor: actor, Why: why})
 		case cur.Status == offramp.PayoutFailed && to == offramp.PayoutRefunded:
-			out, err = s.engine.Move(ctx, tx, cur, offramp.PhaseCryptoReturned, engine.Change{})
+			out, err = s.engine.Move(ctx, tx, cur, offramp.PhaseCryptoReturned, engine.Change{Actor: actor, Why: why})
 		}
 		return err
 	})
@@ -343,15 +346,37 @@ func (s *Service) RefundPayout(ctx context.Context, orgID uuid.UUID, payoutID st
 	}
 	var out offramp.Payout
 	err = s.store.Update(ctx, func(tx offramp.Tx) error {
-		cur, err := tx.Payout(ctx, orgID, p.ID)
-		if err != nil {
-			return err
-		}
-		if cur.Status != offramp.PayoutFailed {
-			return offramp.Errorf(offramp.CodeRejected, "Only a FAILED payout can be refunded; this one is %s", cur.Status)
-		}
-		out, err = s.engine.Move(ctx, tx, cur, offramp.PhaseCryptoReturned, engine.Change{})
+		var err error
+		out, err = s.refundIn(ctx, tx, orgID, p.ID, engine.Change{Actor: "api:" + orgID.String(), Why: "the exchange reported the crypto returned"})
 		return err
 	})
 	return out, err
+}
+
+// ActionRefund is the audit action of a refund an operator approved.
+const ActionRefund = "payout.refund"
+
+// RefundPayoutIn marks a FAILED payout REFUNDED inside the caller's
+// transaction, by an operator (by) for a reason (why), audited as
+// ActionRefund.
+func (s *Service) RefundPayoutIn(ctx context.Context, tx offramp.Tx, orgID, payoutID uuid.UUID, by, why string) (offramp.Payout, error) {
+	var v offramp.Validation
+	v.Required("by", strings.TrimSpace(by))
+	v.Required("why", strings.TrimSpace(why))
+	if err := v.Err(); err != nil {
+		return offramp.Payout{}, err
+	}
+	return s.refundIn(ctx, tx, orgID, payoutID, engine.Change{Audit: &offramp.AuditEntry{
+		Actor: strings.TrimSpace(by), Action: ActionRefund, Reason: strings.TrimSpace(why)}})
+}
+
+func (s *Service) refundIn(ctx context.Context, tx offramp.Tx, orgID, payoutID uuid.UUID, ch engine.Change) (offramp.Payout, error) {
+	cur, err := tx.Payout(ctx, orgID, payoutID)
+	if err != nil {
+		return offramp.Payout{}, notFound(err, "payout_id", offramp.MsgPayoutIDInvalid)
+	}
+	if cur.Status != offramp.PayoutFailed {
+		return offramp.Payout{}, offramp.Errorf(offramp.CodeRejected, "Only a FAILED payout can be refunded; this one is %s", cur.Status)
+	}
+	return s.engine.Move(ctx, tx, cur, offramp.PhaseCryptoReturned, ch)
 }

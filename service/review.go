@@ -13,6 +13,12 @@ func (s *Service) ResolvePayout(ctx context.Context, r engine.Resolution) (offra
 	return s.engine.Resolve(ctx, r)
 }
 
+// ResolvePayoutIn is ResolvePayout inside the caller's transaction (an
+// approval that commits with its effect).
+func (s *Service) ResolvePayoutIn(ctx context.Context, tx offramp.Tx, r engine.Resolution) (offramp.Payout, error) {
+	return s.engine.ResolveIn(ctx, tx, r)
+}
+
 // AdminPayouts lists payouts across organizations, oldest first, for
 // operators (never for an API caller).
 func (s *Service) AdminPayouts(ctx context.Context, f offramp.PayoutFilter, limit int) ([]offramp.Payout, error) {

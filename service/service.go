@@ -49,6 +49,9 @@ type Service struct {
 	engine      *engine.Engine
 	deliverer   *webhook.Deliverer
 	log         *slog.Logger
+	// keyUses is when this process last recorded each API key's use
+	// (KeyUsed, apikeys.go).
+	keyUses keyUses
 }
 
 // New builds a Service from cfg.

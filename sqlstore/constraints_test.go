@@ -265,6 +265,41 @@ func testConstraints(t *testing.T, s *Store) {
 		t.Fatalf("a whole audit entry: %v", err)
 	}
 	testConsoleConstraints(t, s, raw, ts)
+	testAPIKeyConstraints(t, s, raw, org.ID, at)
+}
+
+// testAPIKeyConstraints: the CHECKs and unique index of migration 00008
+// (api_keys), each bad row written raw next to the same row without the
+// fault.
+func testAPIKeyConstraints(t *testing.T, s *Store, raw func(string, ...any) error, orgID uuid.UUID, at time.Time) {
+	ts := func(v time.Time) any { return s.d.timeArg(v) }
+	insertKey := func(key, label string, revokedAt any, revokedBy string) error {
+		return raw(`INSERT INTO api_keys (id, org_id, api_key, api_secret, label, created_by, created_at, revoked_at, revoked_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, uuid.New(), orgID, key, "v1:x", label, "ops", ts(at), revokedAt, revokedBy)
+	}
+	// Characters, not bytes: 100 two-byte letters are a label, 101 are not.
+	long := strings.Repeat("é", 100)
+	wantRawRefused(t, "a key without key", insertKey("", "l", nil, ""), "api_keys_api_key_check")
+	wantRawRefused(t, "a key without label", insertKey("k-a", "", nil, ""), "api_keys_label_check")
+	wantRawRefused(t, "a key with a 101-character label", insertKey("k-a", long+"é", nil, ""), "api_keys_label_check")
+	wantRawRefused(t, "a revoked key naming nobody", insertKey("k-a", "l", ts(at), ""), "api_keys_revoked_by_check")
+	wantRawRefused(t, "a live key naming a revoker", insertKey("k-a", "l", nil, "ops"), "api_keys_revoked_by_check")
+	wantRawRefused(t, "a key revoked before it was created", insertKey("k-a", "l", ts(at.Add(-time.Second)), "ops"), "api_keys_revoked_at_check")
+	for i, ok := range []error{
+		insertKey("k-a", long, nil, ""),
+		insertKey("k-b", "l", ts(at), "ops"),
+	} {
+		if ok != nil {
+			t.Fatalf("a whole key (%d): %v", i, ok)
+		}
+	}
+	err := insertKey("k-a", "again", nil, "")
+	if ek, target := s.d.classify(err); ek != errUnique || target != "api_keys.api_key" {
+		t.Fatalf("a second key k-a: %v (classified %v %q), want api_keys_api_key_key", err, ek, target)
+	}
+	if f := uniqueField["api_keys.api_key"]; f.field != "api_key" {
+		t.Fatalf("a duplicate key maps to %+v", f)
+	}
 }
 
 // testConsoleConstraints: the CHECKs and unique indexes of migration

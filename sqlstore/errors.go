@@ -19,7 +19,7 @@ var uniqueField = map[string]struct{ field, msg string }{
 	"customers.client_reference_id":      {"client_reference_id", offramp.MsgClientRefExists},
 	"bank_accounts.account_number_index": {"account_number", offramp.MsgAccountInUse},
 	"bank_accounts.vpa_index":            {"vpa", offramp.MsgVPAInUse},
-	"orgs.api_key":                       {"api_key", "API key already in use"},
+	"api_keys.api_key":                   {"api_key", "API key already in use"},
 	"payouts.client_reference_id":        {"client_reference_id", offramp.MsgClientRefExists},
 	// One live payout per exchange order (payouts_org_exchange_order_live_key).
 	"payouts.exchange_order_id": {"exchange_order_id", offramp.MsgOrderInUse},

@@ -29,7 +29,12 @@ func at00003(t *testing.T) (*Store, offramp.Quotation) {
 	if _, err := provider(t, s).UpTo(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	org, c, bank := seedPayee(t, s)
+	// CreateOrg writes 00008's api_keys: the organization is written as
+	// 00003 had it.
+	org := offramp.Org{ID: uuid.New(), Name: "Exchange", Env: offramp.EnvSandbox, APIKey: "key_" + uuid.NewString(), APISecret: "s",
+		CreatedAt: time.Date(2025, 3, 14, 8, 0, 0, 0, time.UTC)}
+	insertOrg00007(t, s, org)
+	c, bank := seedPayeeOf(t, s, org)
 	q := offramp.Quotation{ID: uuid.New(), OrgID: org.ID, CustomerID: c.ID, BankID: bank.ID, Asset: "USDT", Fiat: "INR",
 		PaymentMethod: "IMPS", SendingAmount: decimal.RequireFromString("50"), Rate: decimal.RequireFromString("88.92"),
 		GrossFiat: decimal.RequireFromString("4446.00"), ReceivingAmount: decimal.RequireFromString("4144.60"),

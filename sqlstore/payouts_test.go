@@ -73,16 +73,9 @@ func TestMigrateOverExistingData(t *testing.T) {
 		CreatedAt: org.CreatedAt, UpdatedAt: org.CreatedAt}
 	vpa := offramp.BankAccount{ID: uuid.New(), OrgID: org.ID, CustomerID: c.ID, Type: offramp.BankVPA,
 		VPA: "old@okhdfc", AccountName: "Old Customer", Status: offramp.BankProcessing, CreatedAt: org.CreatedAt, UpdatedAt: org.CreatedAt}
-	// The org row is written with 00001's columns directly: later
-	// migrations add columns the current CreateOrg writes.
-	sealed, err := s.v.Seal(org.APISecret, aad("orgs", "api_secret", org.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.wdb.ExecContext(ctx, `INSERT INTO orgs (id, name, env, api_key, api_secret, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		org.ID, org.Name, string(org.Env), org.APIKey, sealed, org.CreatedAt.Format(sqliteTimeLayout)); err != nil {
-		t.Fatal(err)
-	}
+	// The org row is written with 00001's columns directly: the current
+	// CreateOrg writes its key into api_keys (00008).
+	insertOrg00007(t, s, org)
 	err = s.Update(ctx, func(tx offramp.Tx) error {
 		if err := tx.CreateCustomer(ctx, c); err != nil {
 			return err
@@ -297,15 +290,22 @@ func TestDecimalsStoredAsText(t *testing.T) {
 // seedPayee creates an organization, a customer and a bank account.
 func seedPayee(t *testing.T, s *Store) (offramp.Org, offramp.Customer, offramp.BankAccount) {
 	t.Helper()
-	ctx := t.Context()
 	org := offramp.Org{ID: uuid.New(), Name: "Exchange", Env: offramp.EnvSandbox, APIKey: "key_" + uuid.NewString(), APISecret: "s"}
+	if err := s.Update(t.Context(), func(tx offramp.Tx) error { return tx.CreateOrg(t.Context(), org) }); err != nil {
+		t.Fatal(err)
+	}
+	c, b := seedPayeeOf(t, s, org)
+	return org, c, b
+}
+
+// seedPayeeOf creates a customer and a bank account of org.
+func seedPayeeOf(t *testing.T, s *Store, org offramp.Org) (offramp.Customer, offramp.BankAccount) {
+	t.Helper()
+	ctx := t.Context()
 	c := offramp.Customer{ID: uuid.New(), OrgID: org.ID, FullName: "Payee", Email: "p@example.com", Phone: "+910000000000", Status: offramp.CustomerVerified}
 	b := offramp.BankAccount{ID: uuid.New(), OrgID: org.ID, CustomerID: c.ID, Type: offramp.BankAccountDetails, AccountNumber: "5010099",
 		IFSC: "HDFC0001234", AccountName: "Payee", Status: offramp.BankVerified}
 	err := s.Update(ctx, func(tx offramp.Tx) error {
-		if err := tx.CreateOrg(ctx, org); err != nil {
-			return err
-		}
 		if err := tx.CreateCustomer(ctx, c); err != nil {
 			return err
 		}
@@ -314,7 +314,7 @@ func seedPayee(t *testing.T, s *Store) (offramp.Org, offramp.Customer, offramp.B
 	if err != nil {
 		t.Fatal(err)
 	}
-	return org, c, b
+	return c, b
 }
 
 // Canaries of the payout tables' sealed fields.

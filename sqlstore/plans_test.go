@@ -72,7 +72,8 @@ func (p planQuerier) QueryRowContext(ctx context.Context, query string, args ...
 
 // testQueryPlans: every query of the methods migration 00004 serves reads
 // payouts, jobs and the audit log through an index, never by a scan of
-// the table. On PostgreSQL sequential scans are disabled for the check, so
+// the table, and so does every query of organizations and their API keys
+// (00008), which authentication runs on each request. On PostgreSQL sequential scans are disabled for the check, so
 // the planner takes an index wherever one can serve the query (on tables
 // this small it would rightly prefer a scan otherwise).
 func testQueryPlans(t *testing.T, s *Store) {
@@ -121,6 +122,11 @@ func testQueryPlans(t *testing.T, s *Store) {
 		"Jobs":         func() error { _, err := x.Jobs(ctx, offramp.JobVerifyKYC, uuid.New()); return err },
 		"JobDepths":    func() error { _, err := x.JobDepths(ctx, now); return err },
 		"AuditEntries": func() error { _, err := x.AuditEntries(ctx, offramp.ObjectPayout, uuid.New()); return err },
+		"Org":          func() error { _, err := x.Org(ctx, uuid.New()); return err },
+		"OrgByAPIKey":  func() error { _, err := x.OrgByAPIKey(ctx, "key"); return err },
+		"APIKeys":      func() error { _, err := x.APIKeys(ctx, uuid.New()); return err },
+		"RevokeAPIKey": func() error { return x.RevokeAPIKey(ctx, uuid.New(), uuid.New(), "ops", now) },
+		"TouchAPIKey":  func() error { return x.TouchAPIKey(ctx, uuid.New(), now) },
 		"ClaimJobs": func() error {
 			for _, c := range []offramp.JobClaim{
 				{Now: now, Owner: "o", Lease: time.Minute, Limit: 5},
@@ -142,9 +148,9 @@ func testQueryPlans(t *testing.T, s *Store) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	scan := regexp.MustCompile(`(?m)^SCAN (payouts|jobs|audit_log|customers|j)$`)
+	scan := regexp.MustCompile(`(?m)^SCAN (payouts|jobs|audit_log|customers|j|api_keys|orgs|o|k|s)$`)
 	if !sqlite {
-		scan = regexp.MustCompile(`Seq Scan on (payouts|jobs|audit_log|customers)\b`)
+		scan = regexp.MustCompile(`Seq Scan on (payouts|jobs|audit_log|customers|api_keys|orgs)\b`)
 	}
 	if len(plans) < 20 {
 		t.Fatalf("only %d queries explained", len(plans))

@@ -100,7 +100,8 @@ func (postgresDialect) timeArg(t time.Time) any { return t }
 // table against the catalog.
 var pgUniqueIndexes = map[string]string{
 	"orgs_pkey":                             "orgs.id",
-	"orgs_api_key_key":                      "orgs.api_key",
+	"api_keys_pkey":                         "api_keys.id",
+	"api_keys_api_key_key":                  "api_keys.api_key",
 	"customers_pkey":                        "customers.id",
 	"customers_org_id_id_key":               "customers.id",
 	"customers_org_email_key":               "customers.email",
@@ -268,6 +269,8 @@ func (s *Store) updateConcurrent(ctx context.Context, fn func(offramp.Tx) error)
 // a way that running fn again may cure.
 func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (retry bool, err error) {
 	t := &tx{s: s, lazy: s.wdb}
+	// Set by AppendAudit; a retry is a new tx, so this attempt's mark goes.
+	defer unchainedBy.Delete(t)
 	done := false
 	// Also covers a panic in fn: the connection goes back clean.
 	defer func() {
@@ -296,6 +299,12 @@ func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (r
 		// whose connection broke has an unknown outcome and is not retried.
 		m := t.mapErr(ctx, "commit", err)
 		return t.retryErr != nil, m
+	}
+	// The entries fn appended are committed unchained (see AppendAudit):
+	// link them now, outside the SERIALIZABLE transaction, so that
+	// appenders never conflict on the chain head.
+	if _, appended := unchainedBy.Load(t); appended {
+		s.chainPending(ctx)
 	}
 	return false, nil
 }

@@ -29,11 +29,25 @@ const rekeyBatch = 500
 // indexes derived from them. TestRekeyCoversSchema checks sealedTables
 // against the "-- sealed" markers and *_index columns of both engines'
 // migrations, so a new sealed column cannot be forgotten here.
+//
+// aadTable, when set, is the table the AAD names instead of name: the
+// secrets of api_keys are sealed as "orgs.api_secret:<key id>", the place
+// migration 00008 moved them from (see apikeys.go).
 type sealedTable struct {
-	name    string
-	key     string
-	sealed  []string
-	indexes []blindIndexCol
+	name     string
+	aadTable string
+	key      string
+	sealed   []string
+	indexes  []blindIndexCol
+}
+
+// aad is where a ciphertext of column in row id of tb is bound.
+func (tb sealedTable) aad(column string, id uuid.UUID) string {
+	table := tb.name
+	if tb.aadTable != "" {
+		table = tb.aadTable
+	}
+	return aad(table, column, id)
 }
 
 // blindIndexCol is a blind-index column: column holds
@@ -43,7 +57,7 @@ type blindIndexCol struct {
 }
 
 var sealedTables = []sealedTable{
-	{name: "orgs", key: "id", sealed: []string{"api_secret"}},
+	{name: "api_keys", aadTable: apiSecretAADTable, key: "id", sealed: []string{apiSecretAADColumn}},
 	{name: "customers", key: "id", sealed: []string{"full_name"}},
 	{
 		name: "customer_kyc", key: "customer_id",
@@ -133,7 +147,7 @@ func (t *tx) readBatch(ctx context.Context, op string, tb sealedTable, first boo
 // openWith opens a ciphertext of tb with v. The error names the table,
 // column and row, never the value.
 func openWith(v *vault.Vault, tb sealedTable, column string, id uuid.UUID, ciphertext string) (string, error) {
-	pt, err := v.Open(ciphertext, aad(tb.name, column, id))
+	pt, err := v.Open(ciphertext, tb.aad(column, id))
 	if err != nil {
 		return "", fmt.Errorf("sqlstore: cannot decrypt %s.%s of row %s with the current master key: %w", tb.name, column, id, err)
 	}
@@ -221,7 +235,7 @@ func (t *tx) rekeyTable(ctx context.Context, tb sealedTable, next *vault.Vault, 
 				if err != nil {
 					return err
 				}
-				ct, err := next.Seal(pt, aad(tb.name, c, r.id))
+				ct, err := next.Seal(pt, tb.aad(c, r.id))
 				if err != nil {
 					return fmt.Errorf("sqlstore: seal %s.%s: %w", tb.name, c, err)
 				}

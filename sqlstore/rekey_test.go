@@ -33,6 +33,7 @@ func vaultOf(t *testing.T, b byte) *vault.Vault {
 // rekeyFixture is what fillRekey stored.
 type rekeyFixture struct {
 	orgs      []offramp.Org
+	key       offramp.APIKey     // a second key of orgs[0]
 	customers []offramp.Customer // [0..2] with KYC numbers, [3] KYC without, [4] no KYC
 	banks     []offramp.BankAccount
 	edds      []offramp.EDD
@@ -42,8 +43,8 @@ type rekeyFixture struct {
 	proposal  offramp.Proposal
 }
 
-// fillRekey stores two organizations and, in the first, customers with
-// and without KYC, bank accounts and VPAs, two EDDs, a quotation, an
+// fillRekey stores two organizations and, in the first, a second API key,
+// customers with and without KYC, bank accounts and VPAs, two EDDs, a quotation, an
 // audit entry, a console operator with a TOTP secret and a proposal: every
 // sealed column and blind index, empty values (NULL indexes) included.
 func fillRekey(t *testing.T, s *Store) rekeyFixture {
@@ -53,11 +54,13 @@ func fillRekey(t *testing.T, s *Store) rekeyFixture {
 	var fx rekeyFixture
 	for i := range 2 {
 		fx.orgs = append(fx.orgs, offramp.Org{
-			ID: uuid.New(), Name: fmt.Sprintf("Rekey Exchange %d", i), Env: offramp.EnvSandbox,
+			ID: uuid.New(), KeyID: uuid.New(), Name: fmt.Sprintf("Rekey Exchange %d", i), Env: offramp.EnvSandbox,
 			APIKey: "key_rekey_" + uuid.NewString()[:8], APISecret: "sk_" + uuid.NewString(), CreatedAt: at,
 		})
 	}
 	org := fx.orgs[0]
+	fx.key = offramp.APIKey{ID: uuid.New(), OrgID: org.ID, Key: "key_rekey_" + uuid.NewString()[:8], Secret: "sk_" + uuid.NewString(),
+		Label: "rotation", CreatedBy: "ops", CreatedAt: at.Add(time.Hour)}
 	for i := range 5 {
 		c := offramp.Customer{
 			ID: uuid.New(), OrgID: org.ID, FullName: fmt.Sprintf("Rekey Customer %d", i),
@@ -148,6 +151,9 @@ func fillRekey(t *testing.T, s *Store) rekeyFixture {
 				return err
 			}
 		}
+		if err := tx.CreateAPIKey(ctx, fx.key); err != nil {
+			return err
+		}
 		for _, c := range fx.customers {
 			if err := tx.CreateCustomer(ctx, c); err != nil {
 				return err
@@ -175,6 +181,8 @@ func fillRekey(t *testing.T, s *Store) rekeyFixture {
 // store, and what the blind-index lookups find.
 type rekeySnapshot struct {
 	orgs      []offramp.Org
+	keys      []offramp.APIKey // of orgs[0], as listed
+	keyOrg    offramp.Org      // orgs[0] found by fx.key
 	customers []offramp.Customer
 	banks     []offramp.BankAccount
 	edds      []offramp.EDD
@@ -204,6 +212,13 @@ func readRekey(ctx context.Context, s *Store, fx rekeyFixture) (rekeySnapshot, e
 			snap.orgs = append(snap.orgs, got)
 		}
 		org := fx.orgs[0].ID
+		var err error
+		if snap.keys, err = tx.APIKeys(ctx, org); err != nil {
+			return err
+		}
+		if snap.keyOrg, err = tx.OrgByAPIKey(ctx, fx.key.Key); err != nil {
+			return err
+		}
 		for _, c := range fx.customers {
 			got, err := tx.Customer(ctx, org, c.ID)
 			if err != nil {
@@ -248,7 +263,6 @@ func readRekey(ctx context.Context, s *Store, fx rekeyFixture) (rekeySnapshot, e
 			}
 			snap.edds = append(snap.edds, got)
 		}
-		var err error
 		if snap.audit, err = tx.AuditEntries(ctx, fx.audit.ObjectType, fx.audit.ObjectID); err != nil {
 			return err
 		}
@@ -328,7 +342,7 @@ func testRekey(t *testing.T, dsn string) {
 		t.Fatalf("VerifyKey with the right key: %d, %v; want %d rows", n, err, len(sealedTables))
 	}
 	org := fx.orgs[0]
-	oldSecretCT := rawCol(t, s, "orgs", "api_secret", "id", org.ID)
+	oldSecretCT := rawCol(t, s, "api_keys", "api_secret", "id", org.KeyID)
 	oldTaxIndex := rawCol(t, s, "customer_kyc", "tax_number_index", "customer_id", fx.customers[0].ID)
 	if oldTaxIndex != oldV.BlindIndex("tax_number", fx.customers[0].KYC.TaxNumber) {
 		t.Fatal("stored tax_number_index is not the old key's blind index")
@@ -353,8 +367,8 @@ func testRekey(t *testing.T, dsn string) {
 		}
 	}
 	setRawCol(t, s, "edds", "source_of_income", "id", e0.ID, good)
-	if got := rawCol(t, s, "orgs", "api_secret", "id", org.ID); got != oldSecretCT {
-		t.Fatal("the failed rekey changed orgs.api_secret")
+	if got := rawCol(t, s, "api_keys", "api_secret", "id", org.KeyID); got != oldSecretCT {
+		t.Fatal("the failed rekey changed api_keys.api_secret")
 	}
 	if got, err := readRekey(ctx, s, fx); err != nil || !reflect.DeepEqual(got, before) {
 		t.Fatalf("after the failed rekey the old key reads %v:\n%+v\nwant\n%+v", err, got, before)
@@ -366,7 +380,7 @@ func testRekey(t *testing.T, dsn string) {
 		t.Fatal(err)
 	}
 	want := Rekeyed{
-		"orgs.api_secret":        2,
+		"api_keys.api_secret":    3,
 		"customers.full_name":    5,
 		"customer_kyc.full_name": 4, "customer_kyc.full_address": 4, "customer_kyc.dob": 4,
 		"customer_kyc.tax_number": 4, "customer_kyc.document_number": 4,
@@ -384,8 +398,8 @@ func testRekey(t *testing.T, dsn string) {
 	if !reflect.DeepEqual(counts, want) {
 		t.Fatalf("Rekey counts\n%v\nwant\n%v", counts, want)
 	}
-	if got := rawCol(t, s, "orgs", "api_secret", "id", org.ID); got == oldSecretCT {
-		t.Fatal("orgs.api_secret was not sealed again")
+	if got := rawCol(t, s, "api_keys", "api_secret", "id", org.KeyID); got == oldSecretCT {
+		t.Fatal("api_keys.api_secret was not sealed again")
 	}
 	if got := rawCol(t, s, "customer_kyc", "tax_number_index", "customer_id", fx.customers[0].ID); got != newV.BlindIndex("tax_number", fx.customers[0].KYC.TaxNumber) {
 		t.Fatal("tax_number_index is not the new key's blind index")
@@ -448,7 +462,7 @@ func testRekey(t *testing.T, dsn string) {
 	s4 := openRekey(t, dsn, wrongV)
 	if counts, err := s4.Rekey(ctx, oldV); err == nil || !errors.Is(err, vault.ErrDecrypt) || counts != nil {
 		t.Fatalf("Rekey with the wrong current key: %v, %v; want ErrDecrypt", counts, err)
-	} else if !strings.Contains(err.Error(), "orgs.api_secret") {
+	} else if !strings.Contains(err.Error(), "api_keys.api_secret") {
 		t.Fatalf("wrong-key error %q does not name the column", err)
 	}
 	if got, err := readRekey(ctx, s2, fx); err != nil || !reflect.DeepEqual(got, before) {
@@ -487,7 +501,11 @@ func TestRekeyCoversSchema(t *testing.T) {
 	var (
 		createTable = regexp.MustCompile(`(?i)^\s*CREATE TABLE (\w+)`)
 		addColumn   = regexp.MustCompile(`(?i)^\s*ALTER TABLE (\w+) ADD COLUMN (\w+)`)
-		column      = regexp.MustCompile(`^\s+(\w+)\s+\w+`)
+		// A column dropped later (orgs.api_secret, moved to api_keys by
+		// 00008) is sealed no more.
+		alterTable = regexp.MustCompile(`(?i)^\s*ALTER TABLE (\w+) DROP COLUMN`)
+		dropColumn = regexp.MustCompile(`(?i)DROP COLUMN (\w+)`)
+		column     = regexp.MustCompile(`^\s+(\w+)\s+\w+`)
 	)
 	for _, dir := range []string{"migrations/sqlite", "migrations/postgres"} {
 		got := map[string]bool{}
@@ -515,6 +533,12 @@ func TestRekeyCoversSchema(t *testing.T) {
 				}
 				code, comment, _ := strings.Cut(line, "--")
 				name := ""
+				if m := alterTable.FindStringSubmatch(code); m != nil {
+					for _, d := range dropColumn.FindAllStringSubmatch(code, -1) {
+						delete(got, m[1]+"."+d[1])
+					}
+					continue
+				}
 				if m := createTable.FindStringSubmatch(code); m != nil {
 					table = m[1]
 					continue
@@ -561,14 +585,14 @@ func TestRekeyPostgresRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Hold a row lock on an organization, so that the rekey, once it has
-	// its snapshot, waits for it and then finds the row changed.
+	// Hold a row lock on an API key, so that the rekey, once it has its
+	// snapshot, waits for it and then finds the row changed.
 	blocker, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer blocker.Rollback()
-	if _, err := blocker.ExecContext(ctx, `UPDATE orgs SET name = $1 WHERE id = $2`, "Renamed Exchange", fx.orgs[0].ID); err != nil {
+	if _, err := blocker.ExecContext(ctx, `UPDATE api_keys SET label = $1 WHERE id = $2`, "renamed", fx.orgs[0].KeyID); err != nil {
 		t.Fatal(err)
 	}
 	var (
@@ -604,7 +628,7 @@ func TestRekeyPostgresRetry(t *testing.T) {
 	if s.retries.Load() < 1 {
 		t.Fatal("the rekey was not run again")
 	}
-	if counts["orgs.api_secret"] != 2 || counts["customers.full_name"] != 5 || counts["bank_accounts.vpa_index"] != 2 {
+	if counts["api_keys.api_secret"] != 3 || counts["customers.full_name"] != 5 || counts["bank_accounts.vpa_index"] != 2 {
 		t.Fatalf("counts after a retry: %v", counts)
 	}
 	s.Close()
@@ -614,10 +638,10 @@ func TestRekeyPostgresRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.orgs[0].Name != "Renamed Exchange" {
-		t.Fatalf("the concurrent write was lost: %q", after.orgs[0].Name)
+	if after.keys[0].Label != "renamed" {
+		t.Fatalf("the concurrent write was lost: %q", after.keys[0].Label)
 	}
-	after.orgs[0].Name = before.orgs[0].Name
+	after.keys[0].Label = before.keys[0].Label
 	if !reflect.DeepEqual(after, before) {
 		t.Fatalf("read with the new key after a retried rekey:\n%+v\nwant\n%+v", after, before)
 	}

@@ -375,7 +375,7 @@ func TestPIICanary(t *testing.T) {
 func TestSwappedCiphertextFails(t *testing.T) {
 	ctx := t.Context()
 	s, _ := openTemp(t)
-	org := offramp.Org{ID: uuid.New(), Env: offramp.EnvSandbox, APIKey: "k", APISecret: "s"}
+	org := offramp.Org{ID: uuid.New(), KeyID: uuid.New(), Env: offramp.EnvSandbox, APIKey: "k", APISecret: "s"}
 	c := offramp.Customer{ID: uuid.New(), OrgID: org.ID, Email: "e", Phone: "p", Status: offramp.CustomerUnverified}
 	a := offramp.BankAccount{ID: uuid.New(), OrgID: org.ID, CustomerID: c.ID, Type: offramp.BankAccountDetails, AccountNumber: "111111111111", Status: offramp.BankProcessing}
 	b := a
@@ -424,8 +424,30 @@ func TestSwappedCiphertextFails(t *testing.T) {
 			t.Errorf("error leaks an account number: %v", err)
 		}
 	}
-	// Moving a ciphertext to another column of the same row fails too.
-	_, err = s.wdb.ExecContext(ctx, `UPDATE orgs SET api_secret = (SELECT account_number FROM bank_accounts WHERE id = ?)`, a.ID)
+	// API secrets are bound to their key: swapping the secrets of two keys
+	// of one organization fails both.
+	k2 := offramp.APIKey{ID: uuid.New(), OrgID: org.ID, Key: "k2", Secret: "s2", Label: "second"}
+	if err := s.Update(ctx, func(tx offramp.Tx) error { return tx.CreateAPIKey(ctx, k2) }); err != nil {
+		t.Fatal(err)
+	}
+	var sk1, sk2 string
+	if err := s.wdb.QueryRowContext(ctx, `SELECT (SELECT api_secret FROM api_keys WHERE id = ?), (SELECT api_secret FROM api_keys WHERE id = ?)`,
+		org.KeyID, k2.ID).Scan(&sk1, &sk2); err != nil {
+		t.Fatal(err)
+	}
+	for id, ct := range map[uuid.UUID]string{org.KeyID: sk2, k2.ID: sk1} {
+		if _, err := s.wdb.ExecContext(ctx, `UPDATE api_keys SET api_secret = ? WHERE id = ?`, ct, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, key := range []string{org.APIKey, k2.Key} {
+		err = s.View(ctx, func(tx offramp.ReadTx) error { _, err := tx.OrgByAPIKey(ctx, key); return err })
+		if !errors.Is(err, vault.ErrDecrypt) {
+			t.Errorf("read of a swapped API secret: %v, want vault.ErrDecrypt", err)
+		}
+	}
+	// Moving a ciphertext to another column fails too.
+	_, err = s.wdb.ExecContext(ctx, `UPDATE api_keys SET api_secret = (SELECT account_number FROM bank_accounts WHERE id = ?)`, a.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

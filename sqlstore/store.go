@@ -334,6 +334,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return errors.Join(wrapMigrate(err), ferr)
 		}
 	}
+	if err == nil && s.concurrent {
+		// Startup: link audit entries left unchained by a process that
+		// stopped between a commit and its chaining (auditchain.go).
+		s.chainPending(ctx)
+	}
 	return wrapMigrate(err)
 }
 

@@ -33,7 +33,11 @@ it elsewhere to notice later if entries are cut off the end), or names the
 first broken entry by seq and id and exits non-zero.
 
 Entries written before the log was chained (migration 00006) are numbered
-but carry no hash; they are counted as legacy and must all come first.`,
+but carry no hash; they are counted as legacy and must all come first.
+
+On PostgreSQL entries are linked just after the change that wrote them
+commits; verify first links any left behind, and reports "N entries not yet
+chained" (not a failure) only if that cannot be done.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -42,6 +46,12 @@ but carry no hash; they are counted as legacy and must all come first.`,
 				return err
 			}
 			defer db.store.Close()
+			// Link entries whose chaining after commit failed (PostgreSQL),
+			// so that they are verified, not reported as pending. A failure
+			// leaves them pending; the chain is still verified.
+			if _, err := db.store.ChainAudit(ctx); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: cannot chain pending audit entries: %v\n", err)
+			}
 			r, err := operator.VerifyAudit(ctx, db.store)
 			if err != nil {
 				return err
@@ -49,7 +59,7 @@ but carry no hash; they are counted as legacy and must all come first.`,
 			out := cmd.OutOrStdout()
 			if asJSON {
 				v := map[string]any{"intact": r.Broken == nil, "entries": r.Entries, "legacy": r.Legacy,
-					"head_seq": r.HeadSeq, "head_hash": r.HeadHash}
+					"pending": r.Pending, "head_seq": r.HeadSeq, "head_hash": r.HeadHash}
 				if b := r.Broken; b != nil {
 					v["broken"] = map[string]any{"seq": b.Seq, "id": b.ID.String(), "problem": b.Problem}
 				}
@@ -64,6 +74,9 @@ but carry no hash; they are counted as legacy and must all come first.`,
 					fmt.Fprintf(out, " (the first %d from before the chain, unhashed)", r.Legacy)
 				}
 				fmt.Fprintln(out)
+				if r.Pending > 0 {
+					fmt.Fprintf(out, "%d entries not yet chained\n", r.Pending)
+				}
 				if r.HeadSeq > 0 {
 					fmt.Fprintf(out, "head: seq %d hash %s\n", r.HeadSeq, dash(r.HeadHash))
 				}
@@ -77,6 +90,6 @@ but carry no hash; they are counted as legacy and must all come first.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON {intact, entries, legacy, head_seq, head_hash, broken}")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON {intact, entries, legacy, pending, head_seq, head_hash, broken}")
 	return cmd
 }

@@ -51,11 +51,21 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Fatal("first instance printed no credentials")
 	}
 	b := startServeEnv(t, bin, dir, env, args...)
+	// The per-request timeout only keeps a request from hanging for ever:
+	// minutes, far beyond any answer on a loaded machine, so it is not a
+	// timing assertion. Redirects are answered, as client.New's default does.
+	hc := &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	// Short retries: calls to the killed instance should fail over fast.
-	ca := client.New(a.base, a.key, a.secret, client.WithRetry(3, 20*time.Millisecond, 200*time.Millisecond))
-	cb := client.New(b.base, a.key, a.secret, client.WithRetry(1, 0, 0))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ca := client.New(a.base, a.key, a.secret, client.WithHTTPClient(hc), client.WithRetry(3, 20*time.Millisecond, 200*time.Millisecond))
+	cb := client.New(b.base, a.key, a.secret, client.WithHTTPClient(hc), client.WithRetry(1, 0, 0))
+	// The requests' context ends where the test's waits give up (giveUpAt),
+	// not after a fixed time.
+	ctx := t.Context()
+	if at, ok := giveUpAt(t); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, at)
+		defer cancel()
+	}
 
 	var (
 		mu        sync.Mutex
@@ -64,6 +74,9 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		// 300 s is the documented tolerance for the X-TIMESTAMP of a
+		// webhook, which is signed when it is sent, not a bound on the
+		// test.
 		env, err := client.VerifyWebhook(r.Header, body, a.key, a.secret, 300*time.Second, time.Now())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
@@ -101,7 +114,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	}
 	for i := range payees {
 		c := []*client.Client{ca, cb}[i%2]
-		waitStatus(t, ctx, func() (string, error) { cu, err := c.GetCustomer(ctx, payees[i].customer); return statusOf(cu, err) }, "VERIFIED")
+		waitStatus(t, a, func() (string, error) { cu, err := c.GetCustomer(ctx, payees[i].customer); return statusOf(cu, err) }, "VERIFIED")
 		bk, err := c.CreateBank(ctx, client.CreateBankRequest{CustomerID: payees[i].customer, AccountNumber: fmt.Sprintf("7%06d9876", i), IFSC: "SBIN0001829"})
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +122,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		payees[i].bank = bk.ID
 	}
 	for i := range payees {
-		waitStatus(t, ctx, func() (string, error) {
+		waitStatus(t, a, func() (string, error) {
 			bk, err := ca.GetBank(ctx, payees[i].customer, payees[i].bank)
 			if err != nil {
 				return "", err
@@ -178,15 +191,14 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	}
 	wg.Wait()
 	initiated := time.Since(start)
-	<-b.waitErr
-	if t.Failed() {
+	if t.Failed() { // then B may not have been killed
 		t.FailNow()
 	}
+	b.waitExit(t, "the killed instance to exit")
 
 	// Every payout final, exactly once, through the survivor.
-	deadline := time.Now().Add(3 * time.Minute)
 	var final map[string]string
-	for {
+	a.eventually(t, "every payout final", func() (bool, string) {
 		final = map[string]string{}
 		processing := 0
 		for p, err := range ca.Payouts(ctx, client.HistoryOptions{ListOptions: client.ListOptions{PageSize: 100}}) {
@@ -201,14 +213,8 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 				processing++
 			}
 		}
-		if processing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d payouts still PROCESSING", processing)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return processing == 0, fmt.Sprintf("%d payouts still PROCESSING", processing)
+	})
 	settled := time.Since(start)
 	if len(final) != payouts {
 		t.Fatalf("%d payouts exist, want %d", len(final), payouts)
@@ -248,20 +254,12 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	// Webhooks: every payout's SUCCESS arrived; an event seen twice must
 	// have two recorded attempts (a delivery interrupted by the kill).
 	a2 := startServeEnv(t, bin, dir, env, args...)
-	ca2 := client.New(a2.base, a.key, a.secret)
-	deadline = time.Now().Add(time.Minute)
-	for {
+	ca2 := client.New(a2.base, a.key, a.secret, client.WithHTTPClient(hc))
+	a2.eventually(t, "a SUCCESS webhook for every payout", func() (bool, string) {
 		mu.Lock()
-		got := len(payoutHit)
-		mu.Unlock()
-		if got == payouts {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("SUCCESS webhooks for %d of %d payouts", got, payouts)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(payoutHit) == payouts, fmt.Sprintf("SUCCESS webhooks for %d of %d payouts", len(payoutHit), payouts)
+	})
 	mu.Lock()
 	dups := map[string]int{}
 	for id, n := range delivered {
@@ -301,24 +299,18 @@ func statusOf(c *client.Customer, err error) (string, error) {
 	return c.Status, nil
 }
 
-func waitStatus(t *testing.T, ctx context.Context, get func() (string, error), want string) {
+// waitStatus waits (s.eventually) while get reports PROCESSING and fails
+// unless the status it settles on is want.
+func waitStatus(t *testing.T, s *serveProc, get func() (string, error), want string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s, err := get()
+	s.eventually(t, "status "+want, func() (bool, string) {
+		st, err := get()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s == want {
-			return
+		if st != want && st != "PROCESSING" {
+			t.Fatalf("status %s, want %s", st, want)
 		}
-		if s != "PROCESSING" || time.Now().After(deadline) {
-			t.Fatalf("status %s, want %s", s, want)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return st == want, "status " + st
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,19 +64,29 @@ func (s *syncBuffer) String() string {
 
 // serveProc is an `offramp serve` process.
 type serveProc struct {
-	cmd     *exec.Cmd
-	base    string
-	key     string
-	secret  string
-	stderr  *syncBuffer
-	stdout  *syncBuffer
+	cmd    *exec.Cmd
+	base   string
+	key    string
+	secret string
+	stderr *syncBuffer
+	stdout *syncBuffer
+	// waitErr receives the process's exit status once, for a test that
+	// kills the server and waits for it.
 	waitErr chan error
+	// exited is closed when the process has exited, exitErr set before.
+	exited  chan struct{}
+	exitErr error
 }
 
 var (
-	readyLine = regexp.MustCompile(`Offramp sandbox is ready at (\S+)`)
-	keyLine   = regexp.MustCompile(`X-API-KEY\s+(\S+)`)
-	secLine   = regexp.MustCompile(`API secret\s+(\S+)`)
+	// The credentials in the block that serve prints on standard output
+	// when it creates a default organization (printCredentials); a line
+	// counts once its newline has arrived.
+	keyLine = regexp.MustCompile(`(?m)^\s+X-API-KEY\s+(\S+)\n`)
+	secLine = regexp.MustCompile(`(?m)^\s+API secret\s+(\S+)\n`)
+	// The log line written once both listeners are up, after the console's
+	// and before the credentials.
+	listenLine = regexp.MustCompile(`"msg":"offramp listening","addr":"([^"]+)"`)
 )
 
 // startServe runs `offramp serve` on a free port and waits until it answers.
@@ -85,97 +96,236 @@ func startServe(t *testing.T, bin, dataDir string, args ...string) *serveProc {
 }
 
 // startServeEnv is startServe with extra environment variables; later
-// flags override the defaults (--db, for one).
+// flags override the defaults (--db, for one). It returns once the log
+// (stderr) holds the listen line, and so every line logged before it (the
+// console's address), and, if serve creates a default organization (see
+// printsCredentials), standard output holds the credentials. The two are
+// copied from separate pipes, so either may arrive first: it waits for
+// both, as long as the test's deadline allows, and fails at once if serve
+// exits.
 func startServeEnv(t *testing.T, bin, dataDir string, env []string, args ...string) *serveProc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--db", filepath.Join(dataDir, "offramp.db")}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	s := &serveProc{cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, waitErr: make(chan error, 1)}
-	cmd.Stderr = s.stderr
-	pipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := &serveProc{cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, waitErr: make(chan error, 1), exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = s.stdout, s.stderr
+	wantCredentials := printsCredentials(t, cmd.Args[1:], cmd.Env)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lines := make(chan string, 64)
 	go func() {
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			s.stdout.WriteString(sc.Text() + "\n")
-			lines <- sc.Text()
-		}
-		close(lines)
-		s.waitErr <- cmd.Wait()
+		err := cmd.Wait()
+		s.exitErr = err
+		close(s.exited)
+		s.waitErr <- err
 	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	// The listen address is in the log (stderr); the credentials, when a
-	// default organization is created, on stdout.
-	deadline := time.After(20 * time.Second)
-	addrRe := regexp.MustCompile(`"msg":"offramp listening","addr":"([^"]+)"`)
-	for s.base == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("serve exited early:\n%s", s.stderr)
-			}
-			if m := readyLine.FindStringSubmatch(l); m != nil {
-				s.base = m[1]
-			}
-			if m := keyLine.FindStringSubmatch(l); m != nil {
-				s.key = m[1]
-			}
-		case <-time.After(50 * time.Millisecond):
-			if m := addrRe.FindStringSubmatch(s.stderr.String()); m != nil {
-				s.base = "http://" + m[1]
-			}
-		case <-deadline:
-			t.Fatalf("serve did not start:\n%s", s.stderr)
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-s.exited // SIGKILL: the process is gone as soon as the kernel reaps it
+	})
+	s.eventually(t, "serve to start", func() (bool, string) {
+		log, out := s.stderr.String(), s.stdout.String()
+		if m := listenLine.FindStringSubmatch(log); m != nil {
+			s.base = "http://" + m[1]
 		}
-	}
-	// Drain the credential block that follows the ready line.
-	time.Sleep(100 * time.Millisecond)
-	for {
-		select {
-		case l := <-lines:
-			if m := keyLine.FindStringSubmatch(l); m != nil {
-				s.key = m[1]
-			}
-			if m := secLine.FindStringSubmatch(l); m != nil {
-				s.secret = m[1]
-			}
-			continue
-		default:
-		}
-		break
-	}
-	if s.key == "" {
-		if m := keyLine.FindStringSubmatch(s.stdout.String()); m != nil {
+		if m := keyLine.FindStringSubmatch(out); m != nil {
 			s.key = m[1]
 		}
-		if m := secLine.FindStringSubmatch(s.stdout.String()); m != nil {
+		if m := secLine.FindStringSubmatch(out); m != nil {
 			s.secret = m[1]
 		}
-	}
+		switch {
+		case s.base == "":
+			return false, "no listen address in the log:\n" + log
+		case wantCredentials && (s.key == "" || s.secret == ""):
+			return false, "listening, but no credentials on standard output yet:\n" + out
+		}
+		return true, ""
+	})
 	return s
 }
 
+// printsCredentials reports whether `offramp serve` with these arguments
+// and environment is going to print a default organization's credentials:
+// in the sandbox, on a database without an organization, where it creates
+// one (server.Start, EnsureDefaultOrg). Knowing it, startServeEnv waits for
+// the credentials exactly when they come, instead of guessing how long
+// they may take after the listen line.
+func printsCredentials(t *testing.T, args, env []string) bool {
+	t.Helper()
+	environment, db := "sandbox", ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "OFFRAMP_ENV="); ok && v != "" {
+			environment = v
+		}
+		if v, ok := strings.CutPrefix(kv, "OFFRAMP_DB="); ok && v != "" {
+			db = v
+		}
+	}
+	for i, a := range args { // the last one wins, as with the flag package
+		name, v, hasValue := strings.Cut(a, "=")
+		if !hasValue && i+1 < len(args) {
+			v = args[i+1]
+		}
+		switch name {
+		case "--env":
+			environment = v
+		case "--db":
+			db = v
+		}
+	}
+	if environment != "sandbox" {
+		return false
+	}
+	driver := "sqlite"
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		driver = "pgx"
+	} else if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+		return true // a new SQLite file: no organization
+	}
+	conn, err := sql.Open(driver, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM orgs`).Scan(&n); err != nil {
+		// Before the first migration there is no table of organizations.
+		if msg := err.Error(); strings.Contains(msg, "no such table") || strings.Contains(msg, "does not exist") {
+			return true
+		}
+		t.Fatalf("counting the organizations in %s: %v", db, err)
+	}
+	return n == 0
+}
+
+// stop sends SIGTERM and waits for a clean exit. The server drains within
+// its own --shutdown-timeout; the test waits for that as long as its
+// deadline allows (eventually), not for a fixed time.
 func (s *serveProc) stop(t *testing.T) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-s.waitErr:
-		if err != nil {
-			t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, s.stderr)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("serve did not stop within 15 s of SIGTERM:\n%s", s.stderr)
+	s.waitExit(t, "serve to stop after SIGTERM")
+	if s.exitErr != nil {
+		t.Fatalf("serve exited with %v after SIGTERM:\n%s", s.exitErr, s.stderr)
 	}
 	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
 		t.Fatalf("no clean stop in the log:\n%s", s.stderr)
+	}
+}
+
+// kill ends the server with SIGKILL, no clean stop, and waits until it has
+// exited.
+func (s *serveProc) kill(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	s.waitExit(t, "serve to exit after SIGKILL")
+}
+
+// waitExit waits (eventually) until the process has exited.
+func (s *serveProc) waitExit(t *testing.T, what string) {
+	t.Helper()
+	eventually(t, what, func() (bool, string) {
+		select {
+		case <-s.exited:
+			return true, ""
+		default:
+			return false, "still running; its log:\n" + s.stderr.String()
+		}
+	})
+}
+
+// testBinaryStart is when the test binary started: with t.Deadline it
+// gives the length of `go test -timeout`, of which giveUpAt keeps a margin.
+var testBinaryStart = time.Now()
+
+// giveUpAt is when a wait in this package gives up: at the test binary's
+// deadline (`go test -timeout`, 10 minutes by default) less a margin of a
+// tenth of the timeout, at most 30 s, so that the wait fails with its own
+// message and not with the timeout's panic dump. ok is false when there is
+// no deadline (-timeout 0): then a wait never gives up.
+func giveUpAt(t *testing.T) (at time.Time, ok bool) {
+	d, ok := t.Deadline()
+	if !ok {
+		return time.Time{}, false
+	}
+	return d.Add(-min(d.Sub(testBinaryStart)/10, 30*time.Second)), true
+}
+
+// eventually waits for something the server under test does in its own
+// time (a verification decided, a payout settled, a webhook delivered). It
+// calls cond until cond reports done, pausing between calls: 10 ms at
+// first, growing to 200 ms, to leave the CPU to the server. cond's second
+// result says what it saw ("status PROCESSING"); it is only used in the
+// failure message, which names what was awaited and the last observation.
+//
+// There is no fixed bound: on a loaded machine the server may take much
+// longer than usual, and that is not a failure. eventually gives up only at
+// the test's own deadline, see giveUpAt, with t.Fatalf; without a deadline
+// (`go test -timeout 0`) it waits forever.
+//
+// Call it from the test's goroutine (it calls t.Fatalf). cond runs on that
+// goroutine too and may call t.Fatal itself for an observation that no
+// waiting will cure (a request error, a wrong final status). To also stop at
+// once when the server under test exits, use s.eventually.
+//
+//	eventually(t, "payout SUCCESS after approval", func() (bool, string) {
+//		got := signedDo(t, s.base, "GET", "/pos/api/v1/payout/"+id, s.key, s.secret, nil)
+//		return got["status"] == "SUCCESS", fmt.Sprintf("payout %v", got)
+//	})
+func eventually(t *testing.T, what string, cond func() (done bool, last string)) {
+	t.Helper()
+	pollUntil(t, what, nil, cond)
+}
+
+// eventually is the package's eventually for a wait on the server s: it
+// also fails at once, with the server's exit status and log, when s exits,
+// instead of waiting for the deadline.
+func (s *serveProc) eventually(t *testing.T, what string, cond func() (done bool, last string)) {
+	t.Helper()
+	pollUntil(t, what, s, cond)
+}
+
+// pollUntil is eventually; s, if not nil, is a server whose exit ends the
+// wait.
+func pollUntil(t *testing.T, what string, s *serveProc, cond func() (bool, string)) {
+	t.Helper()
+	var giveUp <-chan time.Time
+	if at, ok := giveUpAt(t); ok {
+		timer := time.NewTimer(time.Until(at))
+		defer timer.Stop()
+		giveUp = timer.C
+	}
+	var exited <-chan struct{}
+	if s != nil {
+		exited = s.exited
+	}
+	serverExited := func(last string) {
+		t.Helper()
+		t.Fatalf("waiting for %s: the server exited (%v); last: %s\nserver log:\n%s", what, s.exitErr, last, s.stderr)
+	}
+	last := "(not checked yet)"
+	for pause := 10 * time.Millisecond; ; pause = min(pause*3/2, 200*time.Millisecond) {
+		select {
+		case <-exited:
+			serverExited(last) // before cond, whose requests would fail without the log
+		default:
+		}
+		var done bool
+		if done, last = cond(); done {
+			return
+		}
+		select {
+		case <-exited:
+			serverExited(last)
+		case <-giveUp:
+			t.Fatalf("gave up waiting for %s at the test's deadline (go test -timeout); last: %s", what, last)
+		case <-time.After(pause):
+		}
 	}
 }
 
@@ -232,7 +382,14 @@ func TestServeFirstRunAndDollarPeClient(t *testing.T) {
 		}
 		t.Skip("python3 not installed")
 	}
-	out, err := exec.Command(py, "testdata/dollarpe_client.py", s.base, s.key, s.secret).CombinedOutput()
+	client := exec.Command(py, "testdata/dollarpe_client.py", s.base, s.key, s.secret)
+	// The script waits for the server with no bound of its own: it gives up
+	// when the test does (OFFRAMP_TEST_DEADLINE, Unix seconds; empty: never).
+	client.Env = append(os.Environ(), "OFFRAMP_TEST_DEADLINE=")
+	if at, ok := giveUpAt(t); ok {
+		client.Env = append(client.Env, fmt.Sprintf("OFFRAMP_TEST_DEADLINE=%.3f", float64(at.UnixNano())/1e9))
+	}
+	out, err := client.CombinedOutput()
 	if err != nil {
 		t.Fatalf("DollarPe-style client failed: %v\n%s\nserver log:\n%s", err, out, s.stderr)
 	}
@@ -286,7 +443,17 @@ func TestGuideFlowFromPython(t *testing.T) {
 	if err := json.Unmarshal(out, &org); err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, bin, dir, "--verify-delay", "300ms", "--rail-delay", "500ms", "--quote-ttl", "3s")
+	// Quotation TTLs. A check that needs a live quotation (initiate, and
+	// the error rows the server judges after expiry, such as the exchange
+	// order in use) can be timing-free only if the TTL cannot pass between
+	// creating the quotation and using it, however loaded the machine: so
+	// this server's TTL is longer than any test run, and the script creates
+	// each such quotation immediately before its check. The server offers no
+	// way to expire a quotation early (no fake clock, no admin command), so
+	// "Quotation has expired" runs on a second server of its own, below,
+	// with a short TTL: the script polls its quotation until the server
+	// reports it EXPIRED, however long that takes, instead of sleeping.
+	s := startServe(t, bin, dir, "--verify-delay", "300ms", "--rail-delay", "500ms", "--quote-ttl", "24h")
 
 	// The exchange's webhook receiver, written from DollarPe's Python
 	// verification snippet.
@@ -311,18 +478,38 @@ func TestGuideFlowFromPython(t *testing.T) {
 		}
 	}()
 
+	// The script waits for the server with no bound of its own: it gives up
+	// when the test does (OFFRAMP_TEST_DEADLINE, Unix seconds; empty: never).
+	clientEnv := append(os.Environ(), "OFFRAMP_TEST_DEADLINE=")
+	if at, ok := giveUpAt(t); ok {
+		clientEnv = append(clientEnv, fmt.Sprintf("OFFRAMP_TEST_DEADLINE=%.3f", float64(at.UnixNano())/1e9))
+	}
 	start := time.Now()
-	res, err := exec.Command(py, "testdata/guide_client.py", s.base, org["api_key"], org["api_secret"], org2["api_key"], org2["api_secret"], hookURL).CombinedOutput()
+	client := exec.Command(py, "testdata/guide_client.py", s.base, org["api_key"], org["api_secret"], org2["api_key"], org2["api_secret"], hookURL)
+	client.Env = clientEnv
+	res, err := client.CombinedOutput()
 	if err != nil {
 		t.Fatalf("guide client failed: %v\n%s\nserver log:\n%s", err, res, s.stderr)
 	}
 	t.Logf("guide client (%s): %s", time.Since(start).Round(time.Millisecond), bytes.TrimSpace(res))
 
+	// "Quotation has expired", on a short-TTL server with its own database
+	// (so that the books checked below are the guide's alone); see the TTL
+	// comment above.
+	expirySrv := startServe(t, bin, t.TempDir(), "--verify-delay", "300ms", "--quote-ttl", "1s")
+	expiry := exec.Command(py, "testdata/guide_client.py", "--expiry", expirySrv.base, expirySrv.key, expirySrv.secret)
+	expiry.Env = clientEnv
+	if res, err := expiry.CombinedOutput(); err != nil {
+		t.Fatalf("guide client, quotation expiry: %v\n%s\nserver log:\n%s", err, res, expirySrv.stderr)
+	} else {
+		t.Logf("guide client, quotation expiry: %s", bytes.TrimSpace(res))
+	}
+	expirySrv.stop(t)
+
 	// Every status change of the flow arrived, signed so that DollarPe's
 	// verification accepts it.
 	want := []string{`"type": "CUSTOMER", "event": "VERIFIED"`, `"type": "BANK", "event": "VERIFIED"`, `"type": "PAYOUT", "event": "SUCCESS"`, `"type": "PAYOUT", "event": "FAILED"`}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	s.eventually(t, "every status change at the webhook receiver", func() (bool, string) {
 		got := rcvOut.String()
 		missing := ""
 		for _, w := range want {
@@ -330,14 +517,11 @@ func TestGuideFlowFromPython(t *testing.T) {
 				missing = w
 			}
 		}
-		if missing == "" && !strings.Contains(got, `"verified": false`) {
-			break
+		if strings.Contains(got, `"verified": false`) {
+			t.Fatalf("receiver: a signature failed:\n%s", got)
 		}
-		if time.Now().After(deadline) || strings.Contains(got, `"verified": false`) {
-			t.Fatalf("receiver: missing %s or a signature failed:\n%s", missing, got)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return missing == "", fmt.Sprintf("receiver: missing %s:\n%s", missing, got)
+	})
 	s.stop(t)
 
 	check := exec.Command(bin, "admin", "ledger", "check", "--db", db)
@@ -499,23 +683,13 @@ func TestVerificationSurvivesKill(t *testing.T) {
 	if k["status"] != "PROCESSING" {
 		t.Fatalf("KYC: %v", k)
 	}
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.waitErr
+	s.kill(t)
 
 	s2 := startServe(t, bin, dir)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	s2.eventually(t, "the customer VERIFIED after the restart", func() (bool, string) {
 		got := signedDo(t, s2.base, "GET", "/cms/api/v1/customer/"+id, s.key, s.secret, nil)
-		if got["status"] == "VERIFIED" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("customer still %v 10 s after restart", got["status"])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return got["status"] == "VERIFIED", fmt.Sprintf("customer still %v after restart", got["status"])
+	})
 	s2.stop(t)
 }
 
@@ -540,46 +714,52 @@ func TestPayoutKilledMidFlight(t *testing.T) {
 		"document_front_image_url": "https://x.example/f.jpg", "document_back_image_url": "https://x.example/b.jpg",
 		"document_details": map[string]any{"document_number": "123412341234"}, "selfie_url": "https://x.example/s.jpg",
 		"selfie_verification_status": true})
-	waitField := func(base, path, field string, done func(any) bool, limit time.Duration) map[string]any {
-		deadline := time.Now().Add(limit)
-		for {
-			got := do(base, "GET", path, nil)
-			if done(got[field]) {
-				return got
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s still %v after %v", path, field, got[field], limit)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+	waitField := func(s *serveProc, path, field string, done func(any) bool) map[string]any {
+		var got map[string]any
+		s.eventually(t, path+" "+field, func() (bool, string) {
+			got = do(s.base, "GET", path, nil)
+			return done(got[field]), fmt.Sprintf("%s: %s still %v", path, field, got[field])
+		})
+		return got
 	}
-	waitField(s.base, "/cms/api/v1/customer/"+cust, "status", func(v any) bool { return v == "VERIFIED" }, 10*time.Second)
+	waitField(s, "/cms/api/v1/customer/"+cust, "status", func(v any) bool { return v == "VERIFIED" })
 	bank := do(s.base, "POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "1234564444", "ifsc": "SBIN0001829"})["id"].(string)
-	waitField(s.base, "/cms/api/v1/bank/"+cust+"/"+bank, "bank_account_status", func(v any) bool { return v == "VERIFIED" }, 10*time.Second)
+	waitField(s, "/cms/api/v1/bank/"+cust+"/"+bank, "bank_account_status", func(v any) bool { return v == "VERIFIED" })
 	q := do(s.base, "POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": "25", "customer_id": cust, "bank_id": bank})
 	p := do(s.base, "POST", "/pos/api/v1/payout/initiate", map[string]any{"quotation_id": q["id"], "customer_id": cust, "exchange_order_id": "kill-order-1"})
 	id := p["id"].(string)
+	ref := "OFR" + strings.ReplaceAll(id, "-", "")
 
-	waitField(s.base, "/pos/api/v1/payout/"+id, "status_detail", func(v any) bool { return v == "SUBMITTING" }, 10*time.Second)
-	time.Sleep(200 * time.Millisecond) // inside the bank call, which blocks for 5 s
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.waitErr
-
-	s2 := startServe(t, bin, dir, args...)
-	final := waitField(s2.base, "/pos/api/v1/payout/"+id, "status", func(v any) bool { return v != "PROCESSING" }, 30*time.Second)
-	if final["status"] != "SUCCESS" || final["utr"] == nil {
-		t.Fatalf("after restart: %v", final)
-	}
-	s2.stop(t)
-
+	// The bank's books (the sandbox bank's own SQLite file, which the
+	// server shares) show when the bank has taken the transfer: the engine
+	// recorded SUBMITTING before it called, and the call now waits for an
+	// answer that never comes, up to --rail-timeout. Killing the server
+	// then lands inside the call; no sleep guesses when that is. (Should a
+	// loaded machine delay the kill past the 5 s the call waits, the
+	// restart takes the timed-out call's path, an inquiry, and the checks
+	// below still hold: the flag is the server's behaviour, not a bound on
+	// the test.)
 	bankBooks, err := rail.OpenSandbox(filepath.Join(dir, "sandbox-bank.db"), rail.SandboxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer bankBooks.Close()
-	ref := "OFR" + strings.ReplaceAll(id, "-", "")
+	s.eventually(t, "the bank to take transfer "+ref, func() (bool, string) {
+		n, err := bankBooks.Transfers(t.Context(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1, fmt.Sprintf("%d transfers at the bank; payout %v", n, do(s.base, "GET", "/pos/api/v1/payout/"+id, nil)["status_detail"])
+	})
+	s.kill(t)
+
+	s2 := startServe(t, bin, dir, args...)
+	final := waitField(s2, "/pos/api/v1/payout/"+id, "status", func(v any) bool { return v != "PROCESSING" })
+	if final["status"] != "SUCCESS" || final["utr"] == nil {
+		t.Fatalf("after restart: %v", final)
+	}
+	s2.stop(t)
+
 	calls, _ := bankBooks.SubmitCalls(t.Context(), ref)
 	transfers, _ := bankBooks.Transfers(t.Context(), ref)
 	if calls != 1 || transfers != 1 {
@@ -641,41 +821,25 @@ func TestWebhooksSurviveKill(t *testing.T) {
 			"selfie_verification_status": true})
 	}
 	// Wait until each event has failed once, then kill the server.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	s.eventually(t, "a first delivery attempt of each event", func() (bool, string) {
 		mu.Lock()
-		n := len(attempts)
-		mu.Unlock()
-		if n == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d events attempted", n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-s.waitErr
+		defer mu.Unlock()
+		return len(attempts) == 3, fmt.Sprintf("only %d events attempted", len(attempts))
+	})
+	s.kill(t)
 	mu.Lock()
 	healthy = true
 	mu.Unlock()
 
 	s2 := startServe(t, bin, dir, args...)
-	deadline = time.Now().Add(30 * time.Second)
-	for {
+	s2.eventually(t, "the delivery of each event after the restart", func() (bool, string) {
 		mu.Lock()
-		n := len(delivered)
-		mu.Unlock()
-		if n == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after restart only %d of 3 events delivered", n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(delivered) == 3, fmt.Sprintf("after restart only %d of 3 events delivered", len(delivered))
+	})
+	// A little more time for a duplicate delivery to show up before the
+	// stop. It can only make the test stricter, never fail it on a slow
+	// machine: not a timing assertion.
 	time.Sleep(500 * time.Millisecond)
 	s2.stop(t)
 	mu.Lock()
@@ -688,7 +852,10 @@ func TestWebhooksSurviveKill(t *testing.T) {
 }
 
 // TestDemo runs `offramp demo` as a newcomer would, with no arguments: it
-// must end with SUCCESS and a UTR, well within a minute.
+// must end with SUCCESS and a UTR. It takes seconds; how many is logged,
+// not asserted (a loaded machine is slower). The demo's own give-up time,
+// its --timeout flag (2 minutes by default), is part of what runs here: a
+// newcomer's invocation, unchanged.
 func TestDemo(t *testing.T) {
 	bin := binary(t)
 	start := time.Now()
@@ -707,9 +874,6 @@ func TestDemo(t *testing.T) {
 	}
 	if !regexp.MustCompile(`SUCCESS: the payout was paid, UTR \d{12}`).MatchString(text) || !strings.Contains(text, "webhook PAYOUT SUCCESS received and verified") {
 		t.Fatalf("demo did not end with SUCCESS, a UTR and the webhook:\n%s", text)
-	}
-	if took > 60*time.Second {
-		t.Fatalf("demo took %v", took)
 	}
 	t.Logf("demo took %v", took.Round(time.Millisecond))
 }
@@ -763,17 +927,12 @@ func TestCLI(t *testing.T) {
 	id := cu["id"].(string)
 	js("kyc", "submit", "--customer", id, "--name", "Cli User", "--address", "1 Shell Street", "--dob", "01-01-1990", "--pan", "ABCPC1234K", "--document-number", "123443211234")
 	waitJSON := func(what string, args []string, field, not string) map[string]any {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			m := js(args...)
-			if m[field] != not {
-				return m
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s still %s", what, not)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		var m map[string]any
+		s.eventually(t, what+" no longer "+not, func() (bool, string) {
+			m = js(args...)
+			return m[field] != not, fmt.Sprintf("%s still %v", what, m[field])
+		})
+		return m
 	}
 	if m := waitJSON("KYC", []string{"customers", "get", id}, "status", "PROCESSING"); m["status"] != "VERIFIED" {
 		t.Fatalf("KYC: %v", m)
@@ -792,13 +951,10 @@ func TestCLI(t *testing.T) {
 	if r := js("rates", "--amount", "10"); r["asset"] != "USDT" {
 		t.Fatalf("rates: %v", r)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !(strings.Contains(heard.String(), "CUSTOMER VERIFIED") && strings.Contains(heard.String(), "PAYOUT   SUCCESS")) {
-		if time.Now().After(deadline) {
-			t.Fatalf("listen printed:\n%s", heard.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	s.eventually(t, "offramp listen to print CUSTOMER VERIFIED and PAYOUT SUCCESS", func() (bool, string) {
+		got := heard.String()
+		return strings.Contains(got, "CUSTOMER VERIFIED") && strings.Contains(got, "PAYOUT   SUCCESS"), "listen printed:\n" + got
+	})
 	if strings.Contains(heard.String(), "REJECTED") {
 		t.Fatalf("listen rejected a webhook:\n%s", heard.String())
 	}

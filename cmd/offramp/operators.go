@@ -192,7 +192,7 @@ operator's proposal), admin (manages operators, organizations, API keys).`,
 				return err
 			}
 			defer db.store.Close()
-			entry := f.audit(actor, "operator.create", o, fmt.Sprintf("created operator %s with role %s", email, r),
+			entry := f.audit(actor, offramp.ActionOperatorCreate, o, fmt.Sprintf("created operator %s with role %s", email, r),
 				map[string]string{"role": string(r), "totp": fmt.Sprint(withTOTP)})
 			err = db.store.Update(ctx, func(tx offramp.Tx) error {
 				if err := tx.CreateOperator(ctx, o); err != nil {
@@ -373,7 +373,7 @@ func adminOperatorsDisableCmd() *cobra.Command {
 					return nil, nil
 				}
 				o.Disabled = true
-				e := f.audit(actor, "operator.disable", *o, "disabled operator "+o.Email, nil)
+				e := f.audit(actor, offramp.ActionOperatorDisable, *o, "disabled operator "+o.Email, nil)
 				return &e, nil
 			})
 			if err != nil {
@@ -439,7 +439,7 @@ left as they are.`,
 					details["locked_until"] = o.LockedUntil.UTC().Format(time.RFC3339)
 				}
 				o.PasswordHash, o.FailedLogins, o.LockedUntil = hash, 0, time.Time{}
-				e := f.audit(actor, "operator.reset_password", *o, "reset the password of operator "+o.Email, details)
+				e := f.audit(actor, offramp.ActionOperatorReset, *o, "reset the password of operator "+o.Email, details)
 				return &e, nil
 			})
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -44,6 +45,9 @@ func TestProductionGuideAgainstFakes(t *testing.T) {
 
 	// The server's port is chosen first: the provider's webhooks go there.
 	addr := freeAddr(t)
+	// Settle and ReverseAfter are when the fake provider moves a transfer
+	// on (no sooner): the test waits for the outcomes, however much later
+	// they arrive, so they are not timing assertions.
 	rzp, err := razorpayxfake.NewServer(razorpayxfake.Options{
 		KeyID: "rzp_live_key", KeySecret: "rzp_secret_value", AccountNumber: "2323230041626905", Clock: clk,
 		Settle: 300 * time.Millisecond, ReverseAfter: time.Second,
@@ -179,22 +183,16 @@ func is(want string) func(any) bool { return func(v any) bool { return v == want
 func newLive(t *testing.T, s *serveProc, org map[string]string, flush func()) *live {
 	t.Helper()
 	s.key, s.secret = org["api_key"], org["api_secret"]
-	until := time.Now().Add(30 * time.Second)
-	for {
+	s.eventually(t, "/readyz 200", func() (bool, string) {
 		res, err := http.Get(s.base + "/readyz")
-		if err == nil {
-			body := new(bytes.Buffer)
-			body.ReadFrom(res.Body)
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-			if time.Now().After(until) {
-				t.Fatalf("/readyz: %d %s", res.StatusCode, body)
-			}
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		body := new(bytes.Buffer)
+		body.ReadFrom(res.Body)
+		res.Body.Close()
+		return res.StatusCode == 200, fmt.Sprintf("/readyz: %d %s", res.StatusCode, body)
+	})
 	return &live{t: t, s: s, flush: flush}
 }
 
@@ -205,18 +203,13 @@ func (l *live) do(method, path string, body map[string]any) map[string]any {
 
 func (l *live) wait(path, field string, done func(any) bool) map[string]any {
 	l.t.Helper()
-	until := time.Now().Add(30 * time.Second)
-	for {
+	var got map[string]any
+	l.s.eventually(l.t, path+" "+field, func() (bool, string) {
 		l.flush()
-		got := l.do("GET", path, nil)
-		if done(got[field]) {
-			return got
-		}
-		if time.Now().After(until) {
-			l.t.Fatalf("%s: %s still %v (%v)", path, field, got[field], got)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		got = l.do("GET", path, nil)
+		return done(got[field]), fmt.Sprintf("%s: %s still %v (%v)", path, field, got[field], got)
+	})
+	return got
 }
 
 // onboard creates a customer and submits KYC with a PAN; it waits for
@@ -307,16 +300,10 @@ func TestProductionCashfreeAgainstFakes(t *testing.T) {
 		t.Helper()
 		id := lc.pay(cust, bankID, amount, order)
 		ref := lc.do("GET", "/pos/api/v1/payout/"+id, nil)["bank_reference"].(string)
-		until := time.Now().Add(30 * time.Second)
-		for {
-			if _, ok := pf.Transfer(ref); ok {
-				break
-			}
-			if time.Now().After(until) {
-				t.Fatalf("Cashfree never received transfer %s", ref)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		s.eventually(t, "Cashfree to receive transfer "+ref, func() (bool, string) {
+			_, ok := pf.Transfer(ref)
+			return ok, fmt.Sprintf("Cashfree has no transfer %s", ref)
+		})
 		for _, st := range statuses {
 			if err := pf.SetStatus(ref, st[0], st[1]); err != nil {
 				t.Fatal(err)
@@ -374,25 +361,20 @@ func TestProductionReadyzSaysWhy(t *testing.T) {
 		t.Fatalf("serve --help: %v\n%s", err, out)
 	}
 	s := startServeEnv(t, bin, dir, envVars, "--env", "production")
-	var body map[string]string
-	until := time.Now().Add(30 * time.Second)
-	for {
+	s.eventually(t, "/readyz 503 saying what is missing", func() (bool, string) {
 		res, err := http.Get(s.base + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
 		code := res.StatusCode
-		body = nil
+		var body map[string]string
 		json.NewDecoder(res.Body).Decode(&body)
 		res.Body.Close()
-		if code == 503 && strings.Contains(body["reason"], "no bank rail") && strings.Contains(body["reason"], "verifier") &&
-			!strings.Contains(body["reason"], "not checked yet") {
-			break
-		}
-		if code == 200 || time.Now().After(until) {
+		if code == 200 {
 			t.Fatalf("/readyz: %d %v", code, body)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return code == 503 && strings.Contains(body["reason"], "no bank rail") && strings.Contains(body["reason"], "verifier") &&
+			!strings.Contains(body["reason"], "not checked yet"), fmt.Sprintf("/readyz: %d %v", code, body)
+	})
 	s.stop(t)
 }

@@ -2,11 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -138,17 +138,12 @@ func inReviewPayouts(t *testing.T, s *serveProc, n int) []string {
 		return signedDo(t, s.base, method, path, s.key, s.secret, body)
 	}
 	wait := func(path, field string, done func(any) bool) map[string]any {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			got := do("GET", path, nil)
-			if done(got[field]) {
-				return got
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s still %v", path, field, got[field])
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		var got map[string]any
+		s.eventually(t, path+" "+field, func() (bool, string) {
+			got = do("GET", path, nil)
+			return done(got[field]), fmt.Sprintf("%s: %s still %v", path, field, got[field])
+		})
+		return got
 	}
 	c := do("POST", "/cms/api/v1/customer/create", map[string]any{"full_name": "Review Test", "email": "review@example.com", "phone": "9876543219", "alpha_3_country_code": "IND"})
 	cust := c["id"].(string)

@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/offramp/offramp/vault"
 )
@@ -65,17 +65,12 @@ func TestRotateMasterKey(t *testing.T) {
 		return signedDo(t, base, method, path, s.key, s.secret, body)
 	}
 	waitFor := func(base, path, field, want string) map[string]any {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			got := do(base, "GET", path, nil)
-			if got[field] == want {
-				return got
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s still %v", path, field, got[field])
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		var got map[string]any
+		s.eventually(t, path+" "+field+" "+want, func() (bool, string) {
+			got = do(base, "GET", path, nil)
+			return got[field] == want, fmt.Sprintf("%s: %s still %v", path, field, got[field])
+		})
+		return got
 	}
 	cust := do(s.base, "POST", "/cms/api/v1/customer/create", map[string]any{
 		"full_name": "Rotate Test", "email": "rotate@example.com", "phone": "9876543210", "alpha_3_country_code": "IND"})["id"].(string)
@@ -128,7 +123,7 @@ func TestRotateMasterKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rotate-master-key: %v\n%s", err, out)
 	}
-	for _, want := range []string{"orgs.api_secret", "bank_accounts.account_number_index", "customer_kyc.tax_number",
+	for _, want := range []string{"api_keys.api_secret", "bank_accounts.account_number_index", "customer_kyc.tax_number",
 		"restart every instance with OFFRAMP_MASTER_KEY set to the new key"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("rotate output lacks %q:\n%s", want, out)

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/console"
 	"github.com/offramp/offramp/engine"
 	"github.com/offramp/offramp/money"
 	"github.com/offramp/offramp/rates"
@@ -54,6 +55,7 @@ type serveFlags struct {
 	providers           providerFlags
 	adminAddr           string
 	consoleSecure       bool
+	consoleIdle         time.Duration
 }
 
 func serveCmd() *cobra.Command {
@@ -77,6 +79,7 @@ SIGINT or SIGTERM drains in-flight requests and stops the workers cleanly.`,
 	f.providers.register(cmd)
 	cmd.Flags().StringVar(&f.addr, "addr", env("OFFRAMP_ADDR", "127.0.0.1:8080"), "listen address [OFFRAMP_ADDR]")
 	cmd.Flags().StringVar(&f.adminAddr, "admin-addr", envOr("OFFRAMP_ADMIN_ADDR", "127.0.0.1:8081"), "the operator console's own listen address, never the API's; empty disables it [OFFRAMP_ADMIN_ADDR]")
+	cmd.Flags().DurationVar(&f.consoleIdle, "console-idle-timeout", envDuration("OFFRAMP_CONSOLE_IDLE_TIMEOUT", console.DefaultIdleTimeout), "sign an operator out of the console after this long without a request [OFFRAMP_CONSOLE_IDLE_TIMEOUT]")
 	cmd.Flags().BoolVar(&f.consoleSecure, "console-secure-cookies", env("OFFRAMP_CONSOLE_SECURE_COOKIES", "") == "true", "mark console cookies Secure (the console behind a TLS-terminating proxy) [OFFRAMP_CONSOLE_SECURE_COOKIES]")
 	cmd.Flags().StringVar(&f.baseURL, "base-url", env("OFFRAMP_BASE_URL", ""), "public URL of this server, for links it hands out (default: from each request) [OFFRAMP_BASE_URL]")
 	cmd.Flags().DurationVar(&f.verifyDelay, "verify-delay", envDuration("OFFRAMP_VERIFY_DELAY", 2*time.Second), "sandbox: delay before a KYC or bank submission is decided [OFFRAMP_VERIFY_DELAY]")
@@ -148,7 +151,7 @@ func (f serveFlags) serverConfig(log *slog.Logger) (server.Config, error) {
 		VerifyDelay: f.verifyDelay, RailDelay: f.railDelay, RailTimeout: f.railTimeout, MaxInquiries: f.maxInquiries,
 		QuoteTTL: f.quoteTTL, JobLease: f.leaseTime, ShutdownTimeout: f.shutdownTimeout, RateMaxAge: f.rateMaxAge,
 		SandboxBankDB: f.sandboxBankDB, Log: log,
-		AdminAddr: f.adminAddr, ConsoleSecureCookies: f.consoleSecure,
+		AdminAddr: f.adminAddr, ConsoleSecureCookies: f.consoleSecure, ConsoleIdleTimeout: f.consoleIdle,
 		MaxSubmissions: f.maxSubmits, SettlementDeadline: f.settleBy, ReversalWindow: f.reversalWin, SandboxPending: f.sandboxPend,
 	}
 	for _, w := range []struct {

@@ -34,7 +34,7 @@ func TestAdminKYCDecide(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := service.New(service.Config{Store: st, Clock: clk, Env: offramp.EnvProduction, Verifier: idcheck.Manual{}})
-	org, err := svc.CreateOrg(ctx, "Exchange", offramp.EnvProduction)
+	org, err := svc.CreateOrg(ctx, "Exchange", offramp.EnvProduction, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) offramp.Store) {
 		{"RailAccounts", testRailAccounts},
 		{"SearchPayouts", testSearchPayouts},
 	}
-	for _, tc := range slices.Concat(tests, payoutTests, engineTests) {
+	for _, tc := range slices.Concat(tests, payoutTests, engineTests, apiKeyTests) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
 		})
@@ -105,6 +105,7 @@ func makeOrg() offramp.Org {
 	orgSeq.Unlock()
 	return offramp.Org{
 		ID:         uuid.New(),
+		KeyID:      uuid.New(),
 		Name:       fmt.Sprintf("Exchange %d", n),
 		Env:        offramp.EnvSandbox,
 		APIKey:     fmt.Sprintf("key_%d_%s", n, uuid.NewString()[:8]),
