@@ -95,7 +95,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	console := consoleAddr(t, s)
 	createOperator(t, bin, db, "olga@ops.example", "operator")
 	createOperator(t, bin, db, "arun@ops.example", "approver")
-	ids := inReviewPayouts(t, s, 1)
+	// Three payouts the bank never settles: a populated IN_REVIEW queue
+	// for the pictures; the test settles the first.
+	ids := inReviewPayouts(t, s, 3)
 	p := signedDo(t, s.base, "GET", "/pos/api/v1/payout/"+ids[0], s.key, s.secret, nil)
 	order := p["exchange_order_id"].(string)
 
@@ -197,6 +199,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot(t, ctx, "overview")
+	var ledger string
+	if err := chromedp.Run(ctx, chromedp.Navigate(console+"/ledger"), chromedp.WaitReady("body", chromedp.ByQuery),
+		chromedp.Text("main", &ledger, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ledger, "Books reconcile") {
+		t.Fatalf("the ledger page after the approval:\n%s", ledger)
+	}
+	shot(t, ctx, "ledger")
 	if err := chromedp.Run(ctx, chromedp.Navigate(console+"/audit"), chromedp.WaitReady("body", chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}

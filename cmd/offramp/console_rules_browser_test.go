@@ -215,10 +215,6 @@ func TestConsoleKeyRotationInBrowser(t *testing.T) {
 		t.Fatalf("the revoked key's row does not name who revoked it: %q", page)
 	}
 	shot(t, ctx, "org")
-	if err := chromedp.Run(ctx, chromedp.Navigate(console+"/ledger"), chromedp.WaitReady("body", chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
-	shot(t, ctx, "ledger")
 	if err := chromedp.Run(ctx, chromedp.Navigate(console+"/operators"), chromedp.WaitVisible(`form#create-operator`, chromedp.ByQuery)); err != nil {
 		t.Fatalf("operators page: %v", err)
 	}
