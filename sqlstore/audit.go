@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync"
 
 	"github.com/google/uuid"
 
@@ -78,16 +77,10 @@ func (t *tx) AppendAudit(ctx context.Context, a offramp.AuditEntry) error {
 		a.ID, a.OrgID, a.Actor, a.Action, string(a.ObjectType), a.ObjectID, reason, sealedDetails,
 		t.ts(a.CreatedAt), seq, prevHash, hash)
 	if err == nil && t.s.concurrent {
-		unchainedBy.Store(t, struct{}{})
+		t.unchained = true
 	}
 	return err
 }
-
-// unchainedBy holds the PostgreSQL transactions that appended unchained
-// entries, so that Update chains after committing those only (an extra
-// transaction after every Update would be waste). Keyed by the *tx, which
-// lives for one attempt; attemptUpdate removes it on every outcome.
-var unchainedBy sync.Map
 
 // auditLink is the last link of the chain: seq 0 and hash "" when there is
 // none.

@@ -26,7 +26,6 @@ func appendUnchained(t *testing.T, s *Store, entries ...offramp.AuditEntry) {
 	t.Helper()
 	ctx := t.Context()
 	tx := &tx{s: s, lazy: s.wdb}
-	defer unchainedBy.Delete(tx)
 	for _, a := range entries {
 		if err := tx.AppendAudit(ctx, a); err != nil {
 			t.Fatal(err)

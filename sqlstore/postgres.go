@@ -269,8 +269,6 @@ func (s *Store) updateConcurrent(ctx context.Context, fn func(offramp.Tx) error)
 // a way that running fn again may cure.
 func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (retry bool, err error) {
 	t := &tx{s: s, lazy: s.wdb}
-	// Set by AppendAudit; a retry is a new tx, so this attempt's mark goes.
-	defer unchainedBy.Delete(t)
 	done := false
 	// Also covers a panic in fn: the connection goes back clean.
 	defer func() {
@@ -303,7 +301,7 @@ func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (r
 	// The entries fn appended are committed unchained (see AppendAudit):
 	// link them now, outside the SERIALIZABLE transaction, so that
 	// appenders never conflict on the chain head.
-	if _, appended := unchainedBy.Load(t); appended {
+	if t.unchained {
 		s.chainPending(ctx)
 	}
 	return false, nil

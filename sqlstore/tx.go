@@ -34,6 +34,10 @@ type tx struct {
 	// retryErr records the first failure after which the whole Update must
 	// run again (errRetry); the transaction is aborted by then.
 	retryErr error
+	// unchained is set by AppendAudit on PostgreSQL: the entries are
+	// committed unchained, and the Update chains them after its commit
+	// (only then: an extra transaction after every Update would be waste).
+	unchained bool
 }
 
 var _ offramp.Tx = (*tx)(nil)
