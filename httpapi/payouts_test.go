@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/service"
 )
 
 // payoutSetup is a verified customer with a verified bank account.
@@ -234,9 +235,23 @@ func TestBankOutcomes(t *testing.T) {
 				if _, err := e.Svc.RefundPayout(t.Context(), e.Org.ID, uuid.NewString()); offramp.ErrorCode(err) != offramp.CodeNotFound {
 					t.Fatalf("refund of an unknown payout: %v", err)
 				}
-				refunded, err := e.Svc.RefundPayout(t.Context(), e.Org.ID, id)
+				// An operator's refund from the CLI (RefundPayoutBy) is
+				// audited with who and why, naming the status change.
+				refunded, err := e.Svc.RefundPayoutBy(t.Context(), e.Org.ID, id, "asha", "crypto sent back on chain")
 				if err != nil || refunded.Status != offramp.PayoutRefunded {
 					t.Fatalf("refund: %v %v", refunded.Status, err)
+				}
+				var audit []offramp.AuditEntry
+				if err := e.Store.View(t.Context(), func(tx offramp.ReadTx) error {
+					var err error
+					audit, err = tx.AuditEntries(t.Context(), offramp.ObjectPayout, refunded.ID)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if n := len(audit); n == 0 || audit[n-1].Action != service.ActionRefund || audit[n-1].Actor != "asha" ||
+					audit[n-1].Reason != "crypto sent back on chain" || audit[n-1].Details["to_status"] != "REFUNDED" {
+					t.Fatalf("the refund's audit: %+v", audit)
 				}
 				if got := c.payout(id); got["status"] != "REFUNDED" || got["status_detail"] != "CRYPTO_RETURNED" {
 					t.Fatalf("after refund: %v", got)

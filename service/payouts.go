@@ -353,7 +353,24 @@ func (s *Service) RefundPayout(ctx context.Context, orgID uuid.UUID, payoutID st
 	return out, err
 }
 
-// ActionRefund is the audit action of a refund an operator approved.
+// RefundPayoutBy is RefundPayout by an operator outside the console (the
+// CLI), audited as ActionRefund with who and why.
+func (s *Service) RefundPayoutBy(ctx context.Context, orgID uuid.UUID, payoutID, by, why string) (offramp.Payout, error) {
+	p, err := s.Payout(ctx, orgID, payoutID)
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	var out offramp.Payout
+	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+		var err error
+		out, err = s.RefundPayoutIn(ctx, tx, orgID, p.ID, by, why)
+		return err
+	})
+	return out, err
+}
+
+// ActionRefund is the audit action of a refund an operator made or
+// approved.
 const ActionRefund = "payout.refund"
 
 // RefundPayoutIn marks a FAILED payout REFUNDED inside the caller's

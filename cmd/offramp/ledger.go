@@ -75,6 +75,7 @@ func refundCmd() *cobra.Command {
 	var (
 		f               dbFlags
 		orgID, payoutID string
+		by, why         string
 	)
 	cmd := &cobra.Command{
 		Use:   "refund --org ID --payout ID",
@@ -86,12 +87,16 @@ func refundCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--org: %w", err)
 			}
+			actor, err := actorOr(by)
+			if err != nil {
+				return err
+			}
 			db, svc, err := f.openAdmin(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.store.Close()
-			p, err := svc.RefundPayout(ctx, oid, payoutID)
+			p, err := svc.RefundPayoutBy(ctx, oid, payoutID, actor, why)
 			if err != nil {
 				return err
 			}
@@ -102,6 +107,8 @@ func refundCmd() *cobra.Command {
 	f.register(cmd)
 	cmd.Flags().StringVar(&orgID, "org", "", "organization id (required)")
 	cmd.Flags().StringVar(&payoutID, "payout", "", "payout id (required)")
+	cmd.Flags().StringVar(&by, "by", "", "who refunds, for the audit log (default: the OS user)")
+	cmd.Flags().StringVar(&why, "why", "the exchange's crypto was returned", "why, for the audit log")
 	_ = cmd.MarkFlagRequired("org")
 	_ = cmd.MarkFlagRequired("payout")
 	return cmd
