@@ -251,8 +251,11 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		t.Fatalf("%d payouts were submitted to the bank more than once", multi)
 	}
 
-	// Webhooks: every payout's SUCCESS arrived; an event seen twice must
-	// have two recorded attempts (a delivery interrupted by the kill).
+	// Webhooks: every payout's SUCCESS arrived. Delivery is at least once:
+	// an attempt whose runner died (the kill) or lost its lease between
+	// sending and committing is sent again and recorded once
+	// (webhook.Deliverer), so an event may arrive one time more than its
+	// recorded attempts, never more.
 	a2 := startServeEnv(t, bin, dir, env, args...)
 	ca2 := client.New(a2.base, a.key, a.secret, client.WithHTTPClient(hc))
 	a2.eventually(t, "a SUCCESS webhook for every payout", func() (bool, string) {
@@ -273,7 +276,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.Delivery.Attempts < n {
+		if n > ev.Delivery.Attempts+1 {
 			t.Fatalf("webhook %s delivered %d times with %d attempts recorded", id, n, ev.Delivery.Attempts)
 		}
 	}
