@@ -57,19 +57,12 @@ type operatorRow struct {
 type operatorsData struct {
 	Rows  []operatorRow
 	Roles []offramp.Role
-	Done  string
+	// Done is the message of an action answered by this page itself
+	// (not by a redirect to ?done=, which the layout shows).
+	Done string
 	// TOTPURI is shown once, on the answer to the creation of an operator
 	// with a second factor, and never again.
 	TOTPURI, TOTPEmail string
-}
-
-// operatorFlashes are the messages after an action (by code, like the
-// layout's flashes: a link cannot make the page say anything else).
-var operatorFlashes = map[string]string{
-	"created":  "Operator created. Give them their password by a channel other than the one you use for their e-mail.",
-	"disabled": "Operator disabled; their sessions are ended.",
-	"already":  "That operator was already disabled; nothing changed.",
-	"reset":    "Password set, lockout cleared, the operator's sessions ended.",
 }
 
 // operators lists every operator: role, second factor, disabled, failed
@@ -80,7 +73,6 @@ func (c *Console) operators(w http.ResponseWriter, r *http.Request, s *session) 
 		c.internal(w, r, s, err)
 		return
 	}
-	data.Done = operatorFlashes[r.URL.Query().Get("done")]
 	c.render(w, r, http.StatusOK, "operators", s, data)
 }
 
@@ -213,7 +205,7 @@ func (c *Console) createOperator(w http.ResponseWriter, r *http.Request, s *sess
 		c.internal(w, r, s, err)
 		return
 	}
-	data.Done = operatorFlashes["created"]
+	data.Done = flashes["created"] // rendered, not redirected: the layout's ?done= does not apply
 	data.TOTPURI, data.TOTPEmail = operator.TOTPURI(totpIssuer, email, o.TOTPSecret), email
 	c.render(w, r, http.StatusOK, "operators", s, data)
 }

@@ -39,20 +39,6 @@ func (c *Console) orgRoutes(route func(pattern string, need offramp.Role, h hand
 	route("POST /orgs/{id}/js-signatures", offramp.RoleAdmin, c.orgJSSignatures)
 }
 
-// The flash messages of the organization actions, by the code their
-// redirect carries. They are added to render.go's table from here so that
-// the pages and their messages change together.
-func init() {
-	for code, msg := range map[string]string{
-		"key_revoked": "API key revoked: requests signed with it are refused from now on.",
-		"webhook_set": "Webhook URL saved: the next deliveries go to it (a disabled endpoint is enabled again).",
-		"js_on":       "JavaScript-snippet signatures are now accepted for this organization.",
-		"js_off":      "JavaScript-snippet signatures are now refused for this organization.",
-	} {
-		flashes[code] = msg
-	}
-}
-
 type orgListRow struct {
 	O              offramp.Org
 	Keys, LiveKeys int

@@ -107,6 +107,16 @@ var flashes = map[string]string{
 	"approved": "Approved and carried out.",
 	"rejected": "Proposal rejected; nothing else changed.",
 	"replayed": "Webhook queued again.",
+	// Organizations.
+	"key_revoked": "API key revoked: requests signed with it are refused from now on.",
+	"webhook_set": "Webhook URL saved: the next deliveries go to it (a disabled endpoint is enabled again).",
+	"js_on":       "JavaScript-snippet signatures are now accepted for this organization.",
+	"js_off":      "JavaScript-snippet signatures are now refused for this organization.",
+	// Operators.
+	"created":  "Operator created. Give them their password by a channel other than the one you use for their e-mail.",
+	"disabled": "Operator disabled; their sessions are ended.",
+	"already":  "That operator was already disabled; nothing changed.",
+	"reset":    "Password set, lockout cleared, the operator's sessions ended.",
 }
 
 type errorData struct {
