@@ -26,6 +26,11 @@ type Page[T any] struct {
 type ListOptions struct {
 	Page     int
 	PageSize int
+	// Cursor is the opaque cursor of a next or previous link (Offramp's
+	// extension, with Page): the server then reads the page from that
+	// position, at the same cost at any depth. Leave it empty to select
+	// a page by number; iterators follow the links' cursors themselves.
+	Cursor string
 }
 
 func (o ListOptions) values(q url.Values) url.Values {
@@ -38,11 +43,16 @@ func (o ListOptions) values(q url.Values) url.Values {
 	if o.PageSize > 0 {
 		q.Set("page_size", strconv.Itoa(o.PageSize))
 	}
+	if o.Cursor != "" {
+		q.Set("cursor", o.Cursor)
+	}
 	return q
 }
 
 // all iterates over every item of a list from page o.Page (default 1),
-// fetching each page with get, until a page has no next link.
+// fetching each page with get, until a page has no next link. It follows
+// the next link's cursor when it has one, so that each page costs the
+// server the same however deep.
 func all[T any](ctx context.Context, o ListOptions, get func(context.Context, ListOptions) (*Page[T], error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		o.Page = max(o.Page, 1)
@@ -62,6 +72,10 @@ func all[T any](ctx context.Context, o ListOptions, get func(context.Context, Li
 				return
 			}
 			o.Page++
+			o.Cursor = ""
+			if u, err := url.Parse(p.Next); err == nil {
+				o.Cursor = u.Query().Get("cursor")
+			}
 		}
 	}
 }

@@ -61,7 +61,7 @@ func (s *Server) listBanks(r *http.Request, _ []byte) (int, any, error) {
 	for _, b := range list {
 		out = append(out, bankWire(b))
 	}
-	return http.StatusOK, pageOf(r, p, total, out), nil
+	return http.StatusOK, pageOf(r, p, total, list, out), nil
 }
 
 func (s *Server) mockBankVerification(r *http.Request, body []byte) (int, any, error) {

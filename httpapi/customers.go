@@ -62,5 +62,5 @@ func (s *Server) listCustomers(r *http.Request, _ []byte) (int, any, error) {
 	for _, c := range list {
 		out = append(out, customerWire(c))
 	}
-	return http.StatusOK, pageOf(r, p, total, out), nil
+	return http.StatusOK, pageOf(r, p, total, list, out), nil
 }

@@ -337,7 +337,7 @@ func (s *Server) payoutHistory(r *http.Request, _ []byte) (int, any, error) {
 	for _, p := range list {
 		out = append(out, payoutWire(p))
 	}
-	return http.StatusOK, pageOf(r, page, total, out), nil
+	return http.StatusOK, pageOf(r, page, total, list, out), nil
 }
 
 type transferRequest struct {

@@ -90,7 +90,7 @@ func (s *Server) listWebhookEvents(r *http.Request, _ []byte) (int, any, error) 
 	for _, ed := range list {
 		out = append(out, webhookEventWire(ed, nil))
 	}
-	return http.StatusOK, pageOf(r, p, total, out), nil
+	return http.StatusOK, pageOf(r, p, total, list, out), nil
 }
 
 func (s *Server) getWebhookEvent(r *http.Request, _ []byte) (int, any, error) {

@@ -74,6 +74,30 @@ func (s *Service) InitiatePayout(ctx context.Context, orgID uuid.UUID, in Initia
 		}
 		return nil
 	})
+	if err != nil && in.IdempotencyKey != "" && offramp.ErrorCode(err) == offramp.CodeConflict {
+		// On PostgreSQL a request racing another with the same key can
+		// lose on the payout's unique keys (the live exchange order, the
+		// client reference) before it can see the winner's record, which
+		// commits with them: the conflict is the winner's payout, replay
+		// it. Whether PostgreSQL reports such a loss as a serialization
+		// failure (retried, then replayed in the Update) or as this
+		// conflict depends on the plans and indexes the two took.
+		var rec offramp.IdempotencyRecord
+		var won offramp.Payout
+		if verr := s.store.View(ctx, func(tx offramp.ReadTx) error {
+			var err error
+			if rec, err = tx.Idempotency(ctx, orgID, in.IdempotencyKey); err != nil {
+				return err
+			}
+			won, err = tx.Payout(ctx, orgID, rec.PayoutID)
+			return err
+		}); verr == nil {
+			if rec.RequestHash != in.RequestHash {
+				return offramp.Payout{}, false, offramp.FieldError(offramp.CodeConflict, "Idempotency-Key", offramp.MsgIdempotencyMismatch)
+			}
+			return won, true, nil
+		}
+	}
 	return p, replayed, err
 }
 

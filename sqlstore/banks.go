@@ -41,10 +41,12 @@ func (t *tx) BankAccount(ctx context.Context, orgID, id uuid.UUID) (offramp.Bank
 }
 
 // ListBankAccounts lists a customer's accounts, or with customerID ==
-// uuid.Nil every account of the organization.
+// uuid.Nil every account of the organization (see Page and the comment on
+// pageArgs). A customer has a few accounts (limited slots), so the capped
+// count is exact for a customer's.
 func (t *tx) ListBankAccounts(ctx context.Context, orgID, customerID uuid.UUID, page offramp.Page) ([]offramp.BankAccount, int, error) {
 	const op = "list bank accounts"
-	limit, offset, err := pageArgs(page)
+	pq, err := pageArgs(page)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -52,12 +54,16 @@ func (t *tx) ListBankAccounts(ctx context.Context, orgID, customerID uuid.UUID, 
 	if customerID != uuid.Nil {
 		where, args = where+` AND customer_id = ?`, append(args, customerID)
 	}
-	total, err := t.count(ctx, op, `SELECT COUNT(*) FROM bank_accounts WHERE `+where, args...)
+	total, exact, err := t.cappedCount(ctx, op, `bank_accounts WHERE `+where, args)
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := t.query(ctx, op, `SELECT `+bankCols+` FROM bank_accounts WHERE `+where+`
-		ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if pq.pastEnd(total, exact) {
+		return nil, total, nil
+	}
+	where, args = pq.where(t, where, args, "created_at", "id", time.Time{}, time.Time{})
+	tail, args := pq.tail(args, "created_at", "id")
+	rows, err := t.query(ctx, op, `SELECT `+bankCols+` FROM bank_accounts WHERE `+where+tail, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -73,7 +79,7 @@ func (t *tx) ListBankAccounts(ctx context.Context, orgID, customerID uuid.UUID, 
 	if err := rows.Err(); err != nil {
 		return nil, 0, t.mapErr(ctx, op, err)
 	}
-	return out, total, nil
+	return pageRows(pq, out), total, nil
 }
 
 // CountBankAccounts counts a customer's accounts of one type (of every

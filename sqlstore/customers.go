@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -114,18 +115,25 @@ func (t *tx) Customer(ctx context.Context, orgID, id uuid.UUID) (offramp.Custome
 	return c, nil
 }
 
+// ListCustomers reads one page (see Page and the comment on pageArgs): the
+// count from list_counts, the page by keyset or offset through
+// customers_org_created_idx (org_id, created_at, id).
 func (t *tx) ListCustomers(ctx context.Context, orgID uuid.UUID, page offramp.Page) ([]offramp.Customer, int, error) {
 	const op = "list customers"
-	limit, offset, err := pageArgs(page)
+	pq, err := pageArgs(page)
 	if err != nil {
 		return nil, 0, err
 	}
-	total, err := t.count(ctx, op, `SELECT COUNT(*) FROM customers WHERE org_id = ?`, orgID)
+	total, err := t.listCount(ctx, op, orgID, listCustomers)
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := t.query(ctx, op, customerSelect+` WHERE c.org_id = ?
-		ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?`, orgID, limit, offset)
+	if pq.pastEnd(total, true) {
+		return nil, total, nil
+	}
+	where, args := pq.where(t, `c.org_id = ?`, []any{orgID}, "c.created_at", "c.id", time.Time{}, time.Time{})
+	tail, args := pq.tail(args, "c.created_at", "c.id")
+	rows, err := t.query(ctx, op, customerSelect+` WHERE `+where+tail, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -141,7 +149,7 @@ func (t *tx) ListCustomers(ctx context.Context, orgID uuid.UUID, page offramp.Pa
 	if err := rows.Err(); err != nil {
 		return nil, 0, t.mapErr(ctx, op, err)
 	}
-	return out, total, nil
+	return pageRows(pq, out), total, nil
 }
 
 // customerLookups maps CustomerIDBy's fields to a query taking (org_id,

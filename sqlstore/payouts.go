@@ -45,19 +45,30 @@ func (t *tx) Payout(ctx context.Context, orgID, id uuid.UUID) (offramp.Payout, e
 
 // PayoutIDByClientReference finds a payout by client reference. An empty
 // reference never matches: it means "not given".
+//
+// The query repeats, literally, the predicate of the partial unique index
+// payouts_org_client_reference_id_key (a reference that is not empty): a
+// planner uses a partial index only when the WHERE clause implies its
+// predicate, which a bound parameter never does (nor a generic plan of a
+// prepared statement). So the lookup is one probe of that index, not a
+// walk of the organization's payouts.
 func (t *tx) PayoutIDByClientReference(ctx context.Context, orgID uuid.UUID, ref string) (uuid.UUID, error) {
 	const op = "find payout by client reference"
 	if ref == "" {
 		return uuid.Nil, notFound(op)
 	}
 	var id uuid.UUID
-	err := t.scanOne(ctx, op, `SELECT id FROM payouts WHERE org_id = ? AND client_reference_id = ?`,
+	err := t.scanOne(ctx, op, `SELECT id FROM payouts
+		WHERE org_id = ? AND client_reference_id = ? AND client_reference_id <> ''`,
 		[]any{orgID, ref}, &id)
 	return id, err
 }
 
 // PayoutsByExchangeOrder lists newest first. An empty order id matches
-// nothing: payouts made without an order id do not share one.
+// nothing: payouts made without an order id do not share one. The rows
+// come from payouts_org_exchange_order_idx (org_id, exchange_order_id,
+// created_at, id), read backwards in the order asked for (migration
+// 00010): the order's few payouts, whatever the organization's history.
 func (t *tx) PayoutsByExchangeOrder(ctx context.Context, orgID uuid.UUID, orderID string) ([]offramp.Payout, error) {
 	if orderID == "" {
 		return nil, nil
@@ -66,9 +77,15 @@ func (t *tx) PayoutsByExchangeOrder(ctx context.Context, orgID uuid.UUID, orderI
 		WHERE org_id = ? AND exchange_order_id = ? ORDER BY created_at DESC, id DESC`, orgID, orderID)
 }
 
+// ListPayouts reads one page (see Page and the comment on pageArgs): the
+// unfiltered count from list_counts, a filtered one capped; the page by
+// keyset or offset through payouts_org_created_idx, or the status's
+// (payouts_org_status_created_idx) or customer's
+// (payouts_org_customer_created_idx) index, each ending in (created_at,
+// id).
 func (t *tx) ListPayouts(ctx context.Context, orgID uuid.UUID, f offramp.PayoutFilter, page offramp.Page) ([]offramp.Payout, int, error) {
 	const op = "list payouts"
-	limit, offset, err := pageArgs(page)
+	pq, err := pageArgs(page)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -79,25 +96,27 @@ func (t *tx) ListPayouts(ctx context.Context, orgID uuid.UUID, f offramp.PayoutF
 	if f.CustomerID != uuid.Nil {
 		where, args = where+` AND customer_id = ?`, append(args, f.CustomerID)
 	}
-	// Stored times are whole microseconds, so for a bound with a finer
-	// fraction "created_at >= From" (or "< To") holds exactly when it does
-	// against the bound rounded up to the next microsecond.
-	if !f.From.IsZero() {
-		where, args = where+` AND created_at >= ?`, append(args, t.ts(ceilMicro(f.From)))
+	var total int
+	exact := true
+	if f.Status == "" && f.CustomerID == uuid.Nil && f.From.IsZero() && f.To.IsZero() {
+		total, err = t.listCount(ctx, op, orgID, listPayouts)
+	} else {
+		cw, cargs := pageQuery{}.where(t, where, args, "created_at", "id", f.From, f.To)
+		total, exact, err = t.cappedCount(ctx, op, `payouts WHERE `+cw, cargs)
 	}
-	if !f.To.IsZero() {
-		where, args = where+` AND created_at < ?`, append(args, t.ts(ceilMicro(f.To)))
-	}
-	total, err := t.count(ctx, op, `SELECT COUNT(*) FROM payouts WHERE `+where, args...)
 	if err != nil {
 		return nil, 0, err
 	}
-	out, err := t.listPayouts(ctx, op, `SELECT `+payoutCols+` FROM payouts WHERE `+where+`
-		ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+	if pq.pastEnd(total, exact) {
+		return nil, total, nil
+	}
+	where, args = pq.where(t, where, args, "created_at", "id", f.From, f.To)
+	tail, args := pq.tail(args, "created_at", "id")
+	out, err := t.listPayouts(ctx, op, `SELECT `+payoutCols+` FROM payouts WHERE `+where+tail, args...)
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, total, nil
+	return pageRows(pq, out), total, nil
 }
 
 // UnlinkedPayouts lists, across organizations and newest first, the payouts

@@ -53,6 +53,7 @@ func openPostgres(ctx context.Context, dsn string, v *vault.Vault, opts Options)
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{
+		metrics:    newStoreMetrics(),
 		d:          postgresDialect{},
 		v:          v,
 		clock:      opts.Clock,
@@ -142,6 +143,7 @@ var pgUniqueIndexes = map[string]string{
 	"postings_pkey":                         "postings.line",
 	"webhook_deliveries_pkey":               "webhook_deliveries.event_id",
 	"webhook_attempts_pkey":                 "webhook_attempts.number",
+	"list_counts_pkey":                      "list_counts.bucket",
 }
 
 // numberingTargets are the unique indexes that only number rows (an

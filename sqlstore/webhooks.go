@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -112,9 +113,13 @@ func (t *tx) DeliveryAttempts(ctx context.Context, orgID, eventID uuid.UUID) ([]
 	return out, nil
 }
 
+// ListDeliveries reads one page (see Page and the comment on pageArgs): the
+// unfiltered count from list_counts, a filtered one capped; the page by
+// keyset or offset through webhook_deliveries_org_created or, for a state,
+// webhook_deliveries_org_state, each ending in (created_at, event_id).
 func (t *tx) ListDeliveries(ctx context.Context, orgID uuid.UUID, f offramp.DeliveryFilter, page offramp.Page) ([]offramp.EventDelivery, int, error) {
 	const op = "list deliveries"
-	limit, offset, err := pageArgs(page)
+	pq, err := pageArgs(page)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -122,19 +127,28 @@ func (t *tx) ListDeliveries(ctx context.Context, orgID uuid.UUID, f offramp.Deli
 	if f.State != "" {
 		where, args = where+` AND d.state = ?`, append(args, string(f.State))
 	}
-	if !f.Since.IsZero() {
-		where, args = where+` AND d.created_at >= ?`, append(args, t.ts(ceilMicro(f.Since)))
+	var total int
+	exact := true
+	if f.State == "" && f.Since.IsZero() {
+		total, err = t.listCount(ctx, op, orgID, listDeliveries)
+	} else {
+		cw, cargs := pageQuery{}.where(t, where, args, "d.created_at", "d.event_id", f.Since, time.Time{})
+		total, exact, err = t.cappedCount(ctx, op, `webhook_deliveries d WHERE `+cw, cargs)
 	}
-	total, err := t.count(ctx, op, `SELECT COUNT(*) FROM webhook_deliveries d WHERE `+where, args...)
 	if err != nil {
 		return nil, 0, err
 	}
+	if pq.pastEnd(total, exact) {
+		return nil, total, nil
+	}
+	where, args = pq.where(t, where, args, "d.created_at", "d.event_id", f.Since, time.Time{})
+	tail, args := pq.tail(args, "d.created_at", "d.event_id")
 	rows, err := t.query(ctx, op, `SELECT e.id, e.org_id, e.object_type, e.object_id, e.event, e.sequence,
 		e.client_reference_id, e.metadata, e.created_at,
 		d.event_id, d.org_id, d.state, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error,
 		d.delivered_at, d.created_at, d.updated_at
-		FROM webhook_deliveries d JOIN events e ON e.id = d.event_id AND e.org_id = d.org_id
-		WHERE `+where+` ORDER BY d.created_at DESC, d.event_id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+		WHERE `+where+tail, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -152,10 +166,19 @@ func (t *tx) ListDeliveries(ctx context.Context, orgID uuid.UUID, f offramp.Deli
 		if e.Metadata, err = decodeMap[string](meta); err != nil {
 			return nil, 0, err
 		}
+		// The join is on the event's id alone: with e.org_id = d.org_id
+		// too, PostgreSQL takes the two conditions for independent,
+		// expects a join of few rows, and plans a hash join of the
+		// organization's events and a sort instead of reading a page in
+		// index order. A delivery and its event are written together for
+		// one organization; one that is not is refused, never listed.
+		if e.OrgID != orgID {
+			return nil, 0, fmt.Errorf("sqlstore: %s: delivery %s carries an event of another organization", op, ed.Delivery.EventID)
+		}
 		out = append(out, ed)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, t.mapErr(ctx, op, err)
 	}
-	return out, total, nil
+	return pageRows(pq, out), total, nil
 }
