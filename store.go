@@ -3,6 +3,7 @@ package offramp
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,14 +19,58 @@ var ErrNotFound = errors.New("not found")
 // in the expected state: somebody else changed it first.
 var ErrStale = errors.New("stale: the object changed concurrently")
 
-// Page selects one page of a list; Number counts from 1.
+// Page selects one page of a list. Lists are newest first, ordered by
+// (created_at, id) descending, and every list method takes a Page.
+//
+// Without a Cursor the page is the Number-th run of Size rows (Number
+// counts from 1): the store skips Offset rows, which costs O(Offset). With
+// a Cursor the page is placed by keyset instead, at a cost of O(Size) at
+// any depth, and Number is only the caller's label for it (the HTTP API's
+// page number in its links).
+//
+// A list method answers the page's rows and the list's count. The count of
+// an unfiltered list (an organization's payouts, customers, deliveries) is
+// exact and costs O(1); the count of a filtered list is exact up to a cap
+// (sqlstore: 10,000 matching rows) and is the cap above it, a lower bound,
+// so that counting never costs more than the cap. A page past the end is
+// empty, not an error, and with an exact count it costs no list query.
 type Page struct {
 	Number int
 	Size   int
+	// Cursor, when not nil, places the page next to a row's sort key: the
+	// Size rows that follow the key in list order (older rows), or with
+	// Cursor.Before the Size rows that precede it (newer rows), still
+	// answered newest first. The key's row need not exist any more.
+	Cursor *PageCursor
+	// Peek asks for one row past the page when there is one, appended
+	// last: a list may answer Size+1 rows, and the extra one only tells
+	// that the list goes on in the direction read (older rows, or with
+	// Cursor.Before newer ones). The caller drops it.
+	Peek bool
 }
 
-// Offset is the number of rows before the page.
-func (p Page) Offset() int { return (p.Number - 1) * p.Size }
+// PageCursor is the sort key of a page's boundary row, and the direction
+// to read from it.
+type PageCursor struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+	// Before reads the rows before the key in list order (newer ones): a
+	// previous page. Otherwise the rows after it: a next page.
+	Before bool
+}
+
+// Offset is the number of rows before the page: (Number-1)*Size, 0 for a
+// Number below 1, and math.MaxInt when that product overflows (a page that
+// far is past the end of any list).
+func (p Page) Offset() int {
+	if p.Number <= 1 || p.Size <= 0 {
+		return 0
+	}
+	if p.Number-1 > math.MaxInt/p.Size {
+		return math.MaxInt
+	}
+	return (p.Number - 1) * p.Size
+}
 
 // Store is Offramp's persistence. Reads run in View, every write runs in
 // Update: one place through which all writes pass, so the implementation can
@@ -55,6 +100,9 @@ type ReadTx interface {
 	APIKeys(ctx context.Context, orgID uuid.UUID) ([]APIKey, error)
 
 	Customer(ctx context.Context, orgID, id uuid.UUID) (Customer, error)
+	// ListCustomers lists one page of the organization's customers, newest
+	// first, with their exact count (maintained, not counted: O(1)). See
+	// Page for cursors, Peek and pages past the end.
 	ListCustomers(ctx context.Context, orgID uuid.UUID, page Page) ([]Customer, int, error)
 	// CustomerIDBy finds the customer of orgID whose field (one of
 	// "email", "phone", "client_reference_id", "tax_number",
@@ -62,6 +110,9 @@ type ReadTx interface {
 	CustomerIDBy(ctx context.Context, orgID uuid.UUID, field, value string) (uuid.UUID, error)
 
 	BankAccount(ctx context.Context, orgID, id uuid.UUID) (BankAccount, error)
+	// ListBankAccounts lists one page of a customer's bank accounts (every
+	// account of the organization when customerID is uuid.Nil), newest
+	// first, with their count, capped as a filtered list's (see Page).
 	ListBankAccounts(ctx context.Context, orgID, customerID uuid.UUID, page Page) ([]BankAccount, int, error)
 	// CountBankAccounts counts a customer's accounts of one type that are
 	// not FAILED: a failed verification does not use up one of the slots.
@@ -82,6 +133,9 @@ type ReadTx interface {
 	// PayoutsByExchangeOrder lists the payouts made for an exchange order
 	// id, newest first (a failed one may have been retried).
 	PayoutsByExchangeOrder(ctx context.Context, orgID uuid.UUID, orderID string) ([]Payout, error)
+	// ListPayouts lists one page of the organization's payouts matching f,
+	// newest first, with their count: exact and O(1) without a filter,
+	// else exact up to the cap and the cap above it (see Page).
 	ListPayouts(ctx context.Context, orgID uuid.UUID, f PayoutFilter, page Page) ([]Payout, int, error)
 	// CustomerAnyOrg and BankAccountAnyOrg find an object of any
 	// organization by id; AdminCustomers and AdminBankAccounts list those
@@ -117,6 +171,10 @@ type ReadTx interface {
 	// UnlinkedPayouts lists, across organizations, payouts that are not
 	// FAILED or REFUNDED and have no exchange transfer id yet.
 	UnlinkedPayouts(ctx context.Context) ([]Payout, error)
+
+	// SignatureUsed reports whether a request signature of orgID was
+	// recorded by UseSignature (and not purged yet).
+	SignatureUsed(ctx context.Context, orgID uuid.UUID, signature string) (bool, error)
 
 	// LimitUsage is the amount of the daily limit a customer used on day
 	// (zero when nothing was recorded).
@@ -166,8 +224,11 @@ type ReadTx interface {
 	// Event returns one event of the organization.
 	Event(ctx context.Context, orgID, id uuid.UUID) (Event, error)
 	Delivery(ctx context.Context, orgID, eventID uuid.UUID) (Delivery, error)
-	// ListDeliveries lists the organization's deliverable events with
-	// their delivery, newest first.
+	// ListDeliveries lists one page of the organization's deliverable
+	// events with their delivery matching f, newest first (by the
+	// delivery's created_at and event id), with their count: exact and O(1)
+	// without a filter, else exact up to the cap and the cap above it (see
+	// Page).
 	ListDeliveries(ctx context.Context, orgID uuid.UUID, f DeliveryFilter, page Page) ([]EventDelivery, int, error)
 	// DeliveryAttempts lists an event's delivery attempts, oldest first.
 	DeliveryAttempts(ctx context.Context, orgID, eventID uuid.UUID) ([]DeliveryAttempt, error)

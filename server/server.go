@@ -193,6 +193,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := st.Register(reg); err != nil {
+		return nil, err
+	}
 	prov, err := cfg.Providers.build(providerDeps{
 		env: cfg.Env, store: st, clock: clock, log: log, registerer: reg, rateMaxAge: cfg.RateMaxAge,
 		sandbox: func() (offramp.Rail, error) { return s.openSandboxBank(clock) },

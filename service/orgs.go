@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -110,17 +109,28 @@ func (s *Service) Authenticate(ctx context.Context, apiKey string) (offramp.Org,
 	return o, nil
 }
 
-// UseSignature records a mutating request's signature so it cannot be
-// replayed; it reports false for a replay. The record is kept until the
-// signature's timestamp has left the acceptance window.
-func (s *Service) UseSignature(ctx context.Context, orgID uuid.UUID, sig string, expiresAt time.Time) (bool, error) {
-	var fresh bool
-	err := s.store.Update(ctx, func(tx offramp.Tx) error {
+// RecordSignature records the request signature ctx carries
+// (offramp.SignatureUse) when no write of the request recorded it: a
+// request that wrote nothing, or whose work failed, still uses up its
+// signature. It returns the use's Replay error if the signature was used.
+func (s *Service) RecordSignature(ctx context.Context) error {
+	if u := offramp.SignatureUseFrom(ctx); u == nil || u.Recorded() {
+		return nil
+	}
+	// Store.Update records the signature before running fn.
+	return s.store.Update(ctx, func(offramp.Tx) error { return nil })
+}
+
+// SignatureUsed reports whether a request signature was recorded as used:
+// a read, so that a plain replay is refused before its handler runs.
+func (s *Service) SignatureUsed(ctx context.Context, orgID uuid.UUID, sig string) (bool, error) {
+	var used bool
+	err := s.store.View(ctx, func(tx offramp.ReadTx) error {
 		var err error
-		fresh, err = tx.UseSignature(ctx, orgID, sig, expiresAt)
+		used, err = tx.SignatureUsed(ctx, orgID, sig)
 		return err
 	})
-	return fresh, err
+	return used, err
 }
 
 // SetWebhookURL stores the organization's webhook endpoint and returns it as

@@ -9,13 +9,17 @@ import (
 	"github.com/google/uuid"
 )
 
-// UseSignature records a signature's SHA-256, not the signature: the table
-// must not become a list of signatures that were valid.
-func (t *tx) UseSignature(ctx context.Context, orgID uuid.UUID, signature string, expiresAt time.Time) (bool, error) {
+// signatureHash is what used_signatures keeps: a signature's SHA-256, not
+// the signature, so the table never becomes a list of valid signatures.
+func signatureHash(signature string) string {
 	sum := sha256.Sum256([]byte(signature))
+	return hex.EncodeToString(sum[:])
+}
+
+func (t *tx) UseSignature(ctx context.Context, orgID uuid.UUID, signature string, expiresAt time.Time) (bool, error) {
 	n, err := t.execAffected(ctx, "use signature", `INSERT INTO used_signatures (org_id, signature_hash, expires_at)
 		VALUES (?, ?, ?) ON CONFLICT (org_id, signature_hash) DO NOTHING`,
-		orgID, hex.EncodeToString(sum[:]), t.ts(expiresAt))
+		orgID, signatureHash(signature), t.ts(expiresAt))
 	if err != nil {
 		return false, err
 	}
@@ -25,4 +29,10 @@ func (t *tx) UseSignature(ctx context.Context, orgID uuid.UUID, signature string
 func (t *tx) PurgeSignatures(ctx context.Context, now time.Time) (int, error) {
 	n, err := t.execAffected(ctx, "purge signatures", `DELETE FROM used_signatures WHERE expires_at < ?`, t.ts(now))
 	return int(n), err
+}
+
+func (t *tx) SignatureUsed(ctx context.Context, orgID uuid.UUID, signature string) (bool, error) {
+	n, err := t.count(ctx, "check signature", `SELECT COUNT(*) FROM used_signatures
+		WHERE org_id = ? AND signature_hash = ?`, orgID, signatureHash(signature))
+	return n > 0, err
 }

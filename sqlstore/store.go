@@ -7,9 +7,13 @@
 //
 // SQLite: WAL mode with synchronous=FULL, so a commit that returned is on
 // disk. All writes go through Update, which runs them one at a time on a
-// single write connection (BEGIN IMMEDIATE); reads run in View on a
-// separate pool of read-only connections and see a consistent snapshot
-// without blocking the writer.
+// single write connection (BEGIN IMMEDIATE); Updates that queue behind one
+// another share one transaction and one fsync (group commit, a savepoint
+// each; groupcommit.go), and none returns before that fsync. Reads run in
+// View on a separate pool of read-only connections and see a consistent
+// snapshot without blocking the writer. Every connection keeps its
+// prepared statements (package stmtcache); on PostgreSQL pgx does the same
+// (its default statement cache).
 //
 // PostgreSQL (Open with a postgres:// or postgresql:// URL): one pool of
 // connections; a View is a READ ONLY, REPEATABLE READ transaction (one
@@ -67,6 +71,14 @@
 //   - Lists are newest first (created_at, then id, descending). Journals
 //     are the exception: they are walked in creation order, by created_at
 //     and then in the order they were appended.
+//   - A page of a list (ListPayouts, ListCustomers, ListDeliveries,
+//     ListBankAccounts) costs O(page), not O(history): an unfiltered
+//     list's count is maintained (table list_counts, kept by triggers in
+//     the inserting transaction), a filtered list's is counted up to
+//     10,000 rows and reads 10,000, a lower bound, beyond; a page with an
+//     offramp.PageCursor is read by keyset, one without skips its offset,
+//     and one starting past an exact count is empty without a query. See
+//     pageArgs in tx.go.
 //   - Secret and personal fields are sealed with package vault, bound to
 //     their table, column and row; lookups on them use blind indexes.
 //     Neither plaintext nor ciphertext ever appears in an error.
@@ -86,13 +98,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 
 	"github.com/offramp/offramp"
+	"github.com/offramp/offramp/sqlstore/stmtcache"
 	"github.com/offramp/offramp/vault"
 )
 
@@ -119,18 +133,30 @@ type Store struct {
 	wdb *sql.DB // exactly one connection: the only writer
 	rdb *sql.DB // read-only pool
 
-	// writer is a one-slot semaphore held by the Update in progress. It is
-	// the single point every write passes through, where group commit
-	// will go: whoever holds it can drain the Updates queued behind it and
-	// run them in one transaction (one SAVEPOINT each) and one fsync.
+	// writer is a one-slot semaphore held by the Update whose fn is
+	// running (or whose group is committing): the single point every
+	// write passes through. Group commit (groupcommit.go) hands it from
+	// member to member of one open transaction.
 	writer chan struct{}
-	closed atomic.Bool
+	// gmu guards waiting and open.
+	gmu sync.Mutex
+	// waiting counts Updates waiting for the writer.
+	waiting int
+	// open is the group transaction handed on to the next waiter, if any.
+	open *group
+	// onWait, if set (tests), runs when an Update starts waiting.
+	onWait  func()
+	metrics storeMetrics
+	closed  atomic.Bool
 
 	// concurrent is set for engines with concurrent writers (PostgreSQL):
 	// Update runs updateConcurrent, wdb and rdb are one pool.
 	concurrent bool
 	// retries counts the Update attempts run again (updateConcurrent).
 	retries atomic.Int64
+	// stmtStats counts prepared-statement cache hits and misses (SQLite;
+	// pgx keeps its own per-connection statement cache on PostgreSQL).
+	stmtStats *stmtcache.Stats
 }
 
 var _ offramp.Store = (*Store)(nil)
@@ -183,14 +209,17 @@ func openSQLite(ctx context.Context, dsn string, v *vault.Vault, opts Options) (
 	rdsn := withParams(name, common+"&_query_only=1")
 
 	s := &Store{
-		d:      sqliteDialect{},
-		v:      v,
-		clock:  opts.Clock,
-		writer: make(chan struct{}, 1),
+		d:       sqliteDialect{},
+		v:       v,
+		clock:   opts.Clock,
+		writer:  make(chan struct{}, 1),
+		metrics: newStoreMetrics(),
 	}
-	if s.wdb, err = sql.Open("sqlite", wdsn); err != nil {
-		return nil, fmt.Errorf("sqlstore: %w", err)
-	}
+	// Every connection keeps its prepared statements (stmtcache): SQL is
+	// parsed and planned once per connection, not once per call.
+	wconn := stmtcache.New(&sqlite.Driver{}, wdsn, 0)
+	s.stmtStats = wconn.Stats
+	s.wdb = sql.OpenDB(wconn)
 	s.wdb.SetMaxOpenConns(1)
 	s.wdb.SetMaxIdleConns(1)
 	s.wdb.SetConnMaxLifetime(0)
@@ -203,10 +232,9 @@ func openSQLite(ctx context.Context, dsn string, v *vault.Vault, opts Options) (
 		return nil, err
 	}
 
-	if s.rdb, err = sql.Open("sqlite", rdsn); err != nil {
-		s.wdb.Close()
-		return nil, fmt.Errorf("sqlstore: %w", err)
-	}
+	rconn := stmtcache.New(&sqlite.Driver{}, rdsn, 0)
+	rconn.Stats = wconn.Stats
+	s.rdb = sql.OpenDB(rconn)
 	s.rdb.SetMaxOpenConns(readConns)
 	s.rdb.SetMaxIdleConns(readConns)
 	s.rdb.SetConnMaxLifetime(0)
@@ -302,7 +330,7 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 // connection has foreign keys on afterwards, whether a migration (some
 // rebuild tables with them off) succeeded or failed.
 func (s *Store) Migrate(ctx context.Context) error {
-	if err := s.acquireWriter(ctx); err != nil {
+	if err := s.exclusive(ctx); err != nil {
 		return err
 	}
 	defer s.releaseWriter()
@@ -402,21 +430,50 @@ func (s *Store) View(ctx context.Context, fn func(offramp.ReadTx) error) error {
 }
 
 // Update runs fn in a write transaction and commits if fn returns nil. If
-// fn returns an error the transaction rolls back and the error is returned
-// unchanged; if fn panics it rolls back and the panic continues. fn must
-// not call Update (on SQLite, where Updates run one at a time, it would
-// wait for itself until ctx ends); it may call View.
+// fn returns an error its work rolls back and the error is returned
+// unchanged; if fn panics its work rolls back and the panic continues. fn
+// must not call Update (on SQLite, where Updates run one at a time, it
+// would wait for itself until ctx ends); it may call View. Update returns
+// nil only once the work is durable.
 //
-// On PostgreSQL fn may run more than once: see the package documentation.
+// On SQLite concurrent Updates share one transaction and one fsync (group
+// commit, see groupcommit.go): fn runs in a savepoint, its statements
+// ignore ctx's cancellation once it runs, and if the shared commit fails
+// every member gets the error. On PostgreSQL fn may run more than once: see
+// the package documentation.
+//
+// If ctx carries an offramp.SignatureUse not yet recorded, the signature is
+// recorded in this transaction first (one commit per API request), and a
+// used signature fails the Update with its Replay error.
 func (s *Store) Update(ctx context.Context, fn func(offramp.Tx) error) error {
+	if u := offramp.SignatureUseFrom(ctx); u.Claim() {
+		// The request's signature is recorded in its first write: one
+		// commit per request (offramp.SignatureUse).
+		work := fn
+		fn = func(tx offramp.Tx) error {
+			fresh, err := tx.UseSignature(ctx, u.OrgID, u.Signature, u.ExpiresAt)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				return u.Replay
+			}
+			return work(tx)
+		}
+		committed := false
+		defer func() { u.Done(committed) }() // also when fn panics
+		err := s.update(ctx, fn)
+		committed = err == nil
+		return err
+	}
+	return s.update(ctx, fn)
+}
+
+func (s *Store) update(ctx context.Context, fn func(offramp.Tx) error) error {
 	if s.concurrent {
 		return s.updateConcurrent(ctx, fn)
 	}
-	if err := s.acquireWriter(ctx); err != nil {
-		return err
-	}
-	defer s.releaseWriter()
-	return s.runUpdate(ctx, fn)
+	return s.updateGrouped(ctx, fn)
 }
 
 func (s *Store) acquireWriter(ctx context.Context) error {
@@ -436,31 +493,3 @@ func (s *Store) acquireWriter(ctx context.Context) error {
 }
 
 func (s *Store) releaseWriter() { <-s.writer }
-
-func (s *Store) runUpdate(ctx context.Context, fn func(offramp.Tx) error) error {
-	if s.closed.Load() {
-		return errClosed
-	}
-	// BEGIN IMMEDIATE (the write DSN's _txlock): take the write lock now,
-	// not at the first write, so a transaction never fails half way with
-	// SQLITE_BUSY when another process holds the lock.
-	sqltx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return s.mapErr(ctx, "begin", err)
-	}
-	done := false
-	// Also covers a panic in fn: the connection goes back clean.
-	defer func() {
-		if !done {
-			sqltx.Rollback()
-		}
-	}()
-	if err := fn(&tx{s: s, q: sqltx}); err != nil {
-		return err
-	}
-	done = true
-	if err := sqltx.Commit(); err != nil {
-		return s.mapErr(ctx, "commit", err)
-	}
-	return nil
-}

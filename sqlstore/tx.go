@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,9 +40,21 @@ type tx struct {
 	// committed unchained, and the Update chains them after its commit
 	// (only then: an extra transaction after every Update would be waste).
 	unchained bool
+	// detached is set for a member of a SQLite group commit: its
+	// statements ignore the caller's cancellation, because SQLite answers
+	// an interrupted write by rolling back the whole shared transaction.
+	detached bool
 }
 
 var _ offramp.Tx = (*tx)(nil)
+
+// stmtCtx is the context a statement runs with: see detached.
+func (t *tx) stmtCtx(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
 
 // conn returns the querier, beginning a lazy transaction as SERIALIZABLE.
 func (t *tx) conn(ctx context.Context) (querier, error) {
@@ -87,7 +101,7 @@ func (t *tx) exec(ctx context.Context, op, query string, args ...any) (sql.Resul
 	if err != nil {
 		return nil, err
 	}
-	res, err := q.ExecContext(ctx, t.s.d.rebind(query), args...)
+	res, err := q.ExecContext(t.stmtCtx(ctx), t.s.d.rebind(query), args...)
 	if err != nil {
 		return nil, t.mapErr(ctx, op, err)
 	}
@@ -112,7 +126,7 @@ func (t *tx) query(ctx context.Context, op, query string, args ...any) (*sql.Row
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, t.s.d.rebind(query), args...)
+	rows, err := q.QueryContext(t.stmtCtx(ctx), t.s.d.rebind(query), args...)
 	if err != nil {
 		return nil, t.mapErr(ctx, op, err)
 	}
@@ -126,7 +140,7 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) rowScanner
 	if err != nil {
 		return errRow{err}
 	}
-	return q.QueryRowContext(ctx, t.s.d.rebind(query), args...)
+	return q.QueryRowContext(t.stmtCtx(ctx), t.s.d.rebind(query), args...)
 }
 
 // errRow is a row that failed before the query ran.
@@ -274,15 +288,163 @@ func decodeMap[V any](s string) (map[string]V, error) {
 	return m, nil
 }
 
-// pageArgs validates a page and returns LIMIT and OFFSET.
-func pageArgs(p offramp.Page) (limit, offset int, err error) {
+// Lists (ListPayouts, ListCustomers, ListDeliveries, ListBankAccounts)
+// cost O(page), not O(history):
+//
+//   - The count of an unfiltered list is kept, not counted: list_counts
+//     holds it per (organization, list) spread over buckets, and triggers
+//     of migration 00011 add to it in the transaction of every insert
+//     (rows of these tables are never deleted). On PostgreSQL the bucket
+//     is a byte of the new row's id, so concurrent SERIALIZABLE inserts of
+//     one organization update different rows instead of one hot counter,
+//     which would make them abort each other; the count is the SUM over
+//     at most 32 rows.
+//   - The count of a filtered list (a status, customer or date range of
+//     payouts, a state or start of deliveries, a customer's bank accounts)
+//     would cost O(matching rows) exactly. It is counted up to
+//     listCountCap+1 rows through the filter's index and stops there: up
+//     to the cap it is exact, above it the answer is the cap, a lower
+//     bound. Callers that need more must not rely on it.
+//   - A page with a cursor is read by keyset from its boundary row's
+//     (created_at, id): WHERE (created_at, id) < (?, ?) ORDER BY
+//     created_at DESC, id DESC LIMIT size+1 (> and ascending for a
+//     previous page), a range of an index ending in (created_at, id), so
+//     O(page) at any depth. A page by number alone (a client jumping to
+//     page N) skips its offset through the same index: O(offset).
+//   - A page by number whose offset is at or past an exact count is empty
+//     without running the list query; Page.Offset never overflows.
+
+// listCountCap is how many matching rows the count of a filtered list
+// counts at most; above it the count answered is the cap, a lower bound.
+// A variable so that tests can lower it; nothing else writes it.
+var listCountCap = 10000
+
+// The lists whose counts list_counts keeps (its list column).
+const (
+	listPayouts    = "payouts"
+	listCustomers  = "customers"
+	listDeliveries = "deliveries"
+)
+
+// pageQuery is a validated page, for a list query ordered by (created_at,
+// id) descending.
+type pageQuery struct {
+	p      offramp.Page
+	limit  int // Size, plus one with Peek
+	offset int // 0 with a cursor
+}
+
+// pageArgs validates a page.
+func pageArgs(p offramp.Page) (pageQuery, error) {
 	if p.Size < 1 {
-		return 0, 0, offramp.Errorf(offramp.CodeInvalid, "page size must be at least 1")
+		return pageQuery{}, offramp.Errorf(offramp.CodeInvalid, "page size must be at least 1")
 	}
-	if p.Number < 1 {
-		p.Number = 1
+	q := pageQuery{p: p, limit: p.Size}
+	if p.Peek && p.Size < math.MaxInt {
+		q.limit++
 	}
-	return p.Size, p.Offset(), nil
+	if p.Cursor == nil {
+		q.offset = p.Offset()
+	}
+	return q, nil
+}
+
+// pastEnd tells that a page by number starts at or past the end of a list
+// whose count is exact: it is empty, and the list query need not run.
+func (q pageQuery) pastEnd(total int, exact bool) bool {
+	return q.p.Cursor == nil && exact && q.offset >= total
+}
+
+// where adds to a list query's condition the page's keyset condition on
+// the columns created and id, and the list's bounds on created: from
+// (inclusive) and to (exclusive), zero for none. Of a bound and the
+// keyset condition on the same side only the tighter is written, as it
+// implies the other: the query then has one range per side, which both
+// engines read as one index range.
+func (q pageQuery) where(t *tx, where string, args []any, created, id string, from, to time.Time) (string, []any) {
+	args = slices.Clip(args)
+	keyset := func(op string, c *offramp.PageCursor) {
+		where += ` AND (` + created + `, ` + id + `) ` + op + ` (?, ?)`
+		args = append(args, t.ts(c.CreatedAt), c.ID)
+	}
+	if !from.IsZero() {
+		from = ceilMicro(from)
+	}
+	if !to.IsZero() {
+		to = ceilMicro(to)
+	}
+	// Otherwise the bound is the tighter one and the keyset condition is
+	// left out: created >= from > at, or created < to <= at.
+	if c := q.p.Cursor; c != nil {
+		at := normTime(c.CreatedAt)
+		if c.Before {
+			// (created, id) > (at, id) implies created >= at >= from.
+			if from.IsZero() || !at.Before(from) {
+				keyset(">", c)
+				from = time.Time{}
+			}
+		} else {
+			// (created, id) < (at, id) implies created <= at < to.
+			if to.IsZero() || at.Before(to) {
+				keyset("<", c)
+				to = time.Time{}
+			}
+		}
+	}
+	// Stored times are whole microseconds, so for a bound with a finer
+	// fraction "created >= from" (or "< to") holds exactly when it does
+	// against the bound rounded up to the next microsecond.
+	if !from.IsZero() {
+		where, args = where+` AND `+created+` >= ?`, append(args, t.ts(from))
+	}
+	if !to.IsZero() {
+		where, args = where+` AND `+created+` < ?`, append(args, t.ts(to))
+	}
+	return where, args
+}
+
+// tail ends a list query: its order, (created, id) descending (ascending
+// from the key for a previous page), LIMIT and OFFSET.
+func (q pageQuery) tail(args []any, created, id string) (string, []any) {
+	dir := " DESC"
+	if q.p.Cursor != nil && q.p.Cursor.Before {
+		dir = " ASC"
+	}
+	return ` ORDER BY ` + created + dir + `, ` + id + dir + ` LIMIT ? OFFSET ?`,
+		append(slices.Clip(args), q.limit, q.offset)
+}
+
+// pageRows puts the rows a list query read for q in list order, newest
+// first, with the Peek row (if read) last. A previous page was read
+// ascending from its key: its page rows are reversed in place.
+func pageRows[T any](q pageQuery, rows []T) []T {
+	if c := q.p.Cursor; c != nil && c.Before {
+		slices.Reverse(rows[:min(len(rows), q.p.Size)])
+	}
+	return rows
+}
+
+// listCount is the maintained count of an unfiltered list: the sum of its
+// buckets in list_counts.
+func (t *tx) listCount(ctx context.Context, op string, orgID uuid.UUID, list string) (int, error) {
+	return t.count(ctx, op, `SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM list_counts
+		WHERE org_id = ? AND list = ?`, orgID, list)
+}
+
+// cappedCount counts the rows of from (a FROM clause with its WHERE) up to
+// listCountCap. Up to the cap the count is exact; above it the count is
+// the cap and exact is false.
+func (t *tx) cappedCount(ctx context.Context, op, from string, args []any) (n int, exact bool, err error) {
+	limit := listCountCap
+	n, err = t.count(ctx, op, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+` LIMIT ?) capped`,
+		append(slices.Clip(args), limit+1)...)
+	if err != nil {
+		return 0, false, err
+	}
+	if n > limit {
+		return limit, false, nil
+	}
+	return n, true, nil
 }
 
 func orNow(v time.Time, now func() time.Time) time.Time {
