@@ -23,7 +23,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), migrateCmd(), adminCmd(), demoCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), adminCmd(), demoCmd(), benchCmd())
 	root.AddCommand(clientCmds()...)
 	return root
 }
