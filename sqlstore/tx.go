@@ -58,6 +58,14 @@ func (t *tx) stmtCtx(ctx context.Context) context.Context {
 
 // conn returns the querier, beginning a lazy transaction as SERIALIZABLE.
 func (t *tx) conn(ctx context.Context) (querier, error) {
+	if t.detached {
+		// A group member's statements ignore cancellation (see detached),
+		// so its own cancellation is honoured here, between statements:
+		// the member fails and its savepoint alone is rolled back.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 	if t.q == nil {
 		return t.begin(ctx, sql.LevelSerializable)
 	}

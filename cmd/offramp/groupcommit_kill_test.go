@@ -56,7 +56,10 @@ func TestGroupCommitKillKeepsEveryAcknowledgedPayout(t *testing.T) {
 	for round := 1; ; round++ {
 		quotes := make([]string, n)
 		for i := range quotes {
-			quotes[i] = do(s.base, "POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": "10", "customer_id": cust, "bank_id": bank})["id"].(string)
+			// Distinct amounts: identical bodies signed within one second
+			// carry identical signatures, which the server treats as a replay.
+			amount := strconv.Itoa(10 + i)
+			quotes[i] = do(s.base, "POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": amount, "customer_id": cust, "bank_id": bank})["id"].(string)
 		}
 		results := make([]initiateResult, n)
 		answered := make(chan struct{}, n)
