@@ -54,6 +54,7 @@ type serveFlags struct {
 	webhookAllowPrivate string
 	providers           providerFlags
 	adminAddr           string
+	debugAddr           string
 	consoleSecure       bool
 	consoleIdle         time.Duration
 }
@@ -79,6 +80,7 @@ SIGINT or SIGTERM drains in-flight requests and stops the workers cleanly.`,
 	f.providers.register(cmd)
 	cmd.Flags().StringVar(&f.addr, "addr", env("OFFRAMP_ADDR", "127.0.0.1:8080"), "listen address [OFFRAMP_ADDR]")
 	cmd.Flags().StringVar(&f.adminAddr, "admin-addr", envOr("OFFRAMP_ADMIN_ADDR", "127.0.0.1:8081"), "the operator console's own listen address, never the API's; empty disables it [OFFRAMP_ADMIN_ADDR]")
+	cmd.Flags().StringVar(&f.debugAddr, "debug-addr", env("OFFRAMP_DEBUG_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this loopback address; empty disables it [OFFRAMP_DEBUG_ADDR]")
 	cmd.Flags().DurationVar(&f.consoleIdle, "console-idle-timeout", envDuration("OFFRAMP_CONSOLE_IDLE_TIMEOUT", console.DefaultIdleTimeout), "sign an operator out of the console after this long without a request [OFFRAMP_CONSOLE_IDLE_TIMEOUT]")
 	cmd.Flags().BoolVar(&f.consoleSecure, "console-secure-cookies", env("OFFRAMP_CONSOLE_SECURE_COOKIES", "") == "true", "mark console cookies Secure (the console behind a TLS-terminating proxy) [OFFRAMP_CONSOLE_SECURE_COOKIES]")
 	cmd.Flags().StringVar(&f.baseURL, "base-url", env("OFFRAMP_BASE_URL", ""), "public URL of this server, for links it hands out (default: from each request) [OFFRAMP_BASE_URL]")
@@ -116,6 +118,13 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	cfg, err := f.serverConfig(log)
 	if err != nil {
 		return err
+	}
+	if f.debugAddr != "" {
+		stop, err := startDebug(f.debugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
