@@ -23,6 +23,11 @@ const (
 	JobDeliverWebhook JobKind = "deliver_webhook"
 )
 
+// JobKinds lists every kind, in the order of the schema's CHECK.
+func JobKinds() []JobKind {
+	return []JobKind{JobVerifyKYC, JobVerifyBank, JobProcessPayout, JobVerifyEDD, JobDeliverWebhook}
+}
+
 // Job is durable background work: it survives restarts because it is a row,
 // and several workers can share the table because a worker must hold a
 // lease on a job to run it.

@@ -3,7 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"math"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -73,29 +73,32 @@ func (t *tx) EnqueueJob(ctx context.Context, j offramp.Job) error {
 	return nil
 }
 
-// claimSlack is how many candidates a claim considers per job it may
-// take: on PostgreSQL, concurrent claimers rank the same jobs first and
-// skip each other's locked rows, so each needs some beyond its own limit
-// to come back with a full batch.
-const claimSlack = 4
+// claimChunk bounds the per-organization subqueries of one candidate
+// statement: SQLite allows 500 terms in a compound SELECT.
+const claimChunk = 100
 
-// ClaimJobs leases due jobs in one statement:
+// ClaimJobs leases due jobs. Its cost follows the number of organizations
+// with jobs and the jobs it takes, never the backlog: a bank that answers
+// slowly lets due jobs pile up, and a claim that ranked every due job
+// (as a window function over them does) would slow down with the pile
+// until the workers spent their time claiming. In order:
 //
-//	due   the due jobs of the claimed kinds (run_at has come, no unexpired
-//	      lease), ranked within their organization by (run_at, id);
-//	held  (with PerOrg) the unexpired leases each organization holds on
-//	      jobs of those kinds;
-//	cand  the first candidates by (rank, run_at, id), only ranks within
-//	      the organization's room (PerOrg - held): every organization's
-//	      oldest job comes before any organization's second, so one with
-//	      a long backlog does not starve the others;
+//	orgs   the organizations with jobs of each kind, one index step each
+//	       (a recursive walk of jobs_kind_org_run_at_idx);
+//	held   (with PerOrg) the unexpired leases each organization holds on
+//	       jobs of the claimed kinds, from the partial index of leases;
+//	cand   each organization's first due jobs by (run_at, id), for each
+//	       kind a walk of that index that passes only over leased rows,
+//	       merged across kinds and cut to the organization's room
+//	       (PerOrg - held); held and cand are read by one statement;
 //
-// and the UPDATE leases the first c.Limit candidates still due, locking
-// them with the dialect's FOR UPDATE SKIP LOCKED where writers are
-// concurrent. PostgreSQL refuses FOR UPDATE in a query with a window
-// function, hence candidates first and locks second; the second step
-// checks the lease again on the row it locks, so a job another claimer
-// took since the snapshot is passed over.
+// then the claim takes, across organizations, first every one's oldest
+// job, then every one's second, and so on (one with a long backlog does
+// not starve the others), the first c.Limit of them, and the UPDATE
+// leases those still due, locking them with the dialect's FOR UPDATE
+// SKIP LOCKED where writers are concurrent: a job another claimer took
+// since the candidates were read is passed over, and the claim comes back
+// short rather than take a job out of turn.
 //
 // On PostgreSQL, when ClaimJobs is the first call of its Update, the
 // transaction begins at READ COMMITTED instead of SERIALIZABLE: SKIP LOCKED
@@ -103,9 +106,9 @@ const claimSlack = 4
 // they just committed, so concurrent claimers take different jobs and never
 // fail. Under SERIALIZABLE every two concurrent claims would conflict
 // (each reads rows the other leases) and all but one would run again.
-// Concurrent claimers rank from their own snapshots and take disjoint
-// subsets of each organization's first PerOrg - held jobs, so the cap
-// holds across them.
+// Concurrent claimers read held and candidates from one snapshot each, and take
+// disjoint subsets of each organization's first PerOrg - held jobs, so
+// the cap holds across them.
 //
 // The jobs come back in the order organizations take turns: by rank
 // within their organization, then (run_at, id).
@@ -122,43 +125,137 @@ func (t *tx) ClaimJobs(ctx context.Context, c offramp.JobClaim) ([]offramp.Job, 
 			return nil, err
 		}
 	}
+	kinds := c.Kinds
+	if len(kinds) == 0 {
+		kinds = offramp.JobKinds()
+	}
 	now := t.ts(c.Now)
-	kinds, kindArgs := kindFilter(c.Kinds)
 
-	var q strings.Builder
-	var args []any
-	q.WriteString(`WITH due AS (
-			SELECT id, org_id, run_at, ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY run_at, id) AS rn
-			FROM jobs WHERE run_at <= ? AND (lease_until IS NULL OR lease_until < ?)` + kinds + `)`)
-	args = append(append(args, now, now), kindArgs...)
-	room := ``
+	// The organizations with jobs come first, in statements of their own:
+	// one that gains its first job after them waits for the next claim.
+	type pair struct {
+		kind offramp.JobKind
+		org  uuid.UUID
+	}
+	var pairs []pair
+	for _, kind := range kinds {
+		orgs, err := t.jobOrgs(ctx, op, kind)
+		if err != nil {
+			return nil, err
+		}
+		for _, org := range orgs {
+			pairs = append(pairs, pair{kind, org})
+		}
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	// Leases held and candidates are read in one statement, so from one
+	// snapshot on PostgreSQL (see above). SQLite needs several statements
+	// past claimChunk pairs, but its writer sees no other writer's work
+	// mid-transaction.
+	chunk := len(pairs)
+	if !t.s.concurrent {
+		chunk = claimChunk
+	}
+	perOrg := c.Limit
 	if c.PerOrg > 0 {
-		q.WriteString(`, held AS (
-			SELECT org_id, COUNT(*) AS n FROM jobs WHERE lease_until >= ?` + kinds + ` GROUP BY org_id)`)
-		args = append(append(args, now), kindArgs...)
-		room = ` LEFT JOIN held ON held.org_id = due.org_id WHERE due.rn <= ? - COALESCE(held.n, 0)`
-		args = append(args, c.PerOrg)
+		perOrg = min(perOrg, c.PerOrg)
 	}
-	q.WriteString(`, cand AS (
-			SELECT due.id, due.rn, due.run_at FROM due` + room + `
-			ORDER BY due.rn, due.run_at, due.id LIMIT ?)
-		UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
-		WHERE id IN (
-			SELECT j.id FROM jobs j JOIN cand ON cand.id = j.id
-			WHERE j.run_at <= ? AND (j.lease_until IS NULL OR j.lease_until < ?)
-			ORDER BY cand.rn, cand.run_at, cand.id LIMIT ?` + t.s.d.skipLocked("j") + `)
-		RETURNING ` + jobCols)
-	candidates := c.Limit
-	if candidates <= math.MaxInt32 {
-		candidates *= claimSlack
+	kindsIn, kindArgs := kindFilter(kinds)
+	type cand struct {
+		id    uuid.UUID
+		org   uuid.UUID
+		runAt time.Time
 	}
-	args = append(args, candidates, c.Owner, t.ts(c.Now.Add(c.Lease)), now, now, c.Limit)
+	byOrg := map[uuid.UUID][]cand{}
+	held := map[uuid.UUID]int{}
+	for part := range slices.Chunk(pairs, chunk) {
+		var q strings.Builder
+		q.WriteString(`WITH held AS (SELECT org_id, COUNT(*) AS n FROM jobs
+			WHERE lease_until IS NOT NULL AND lease_until >= ?` + kindsIn + ` GROUP BY org_id), cand AS (`)
+		args := append([]any{now}, kindArgs...)
+		for i, p := range part {
+			if i > 0 {
+				q.WriteString(` UNION ALL `)
+			}
+			fmt.Fprintf(&q, `SELECT * FROM (SELECT id, org_id, run_at FROM jobs
+				WHERE kind = ? AND org_id = ? AND run_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+				ORDER BY run_at, id LIMIT ?) AS c%d`, i)
+			args = append(args, string(p.kind), p.org, now, now, perOrg)
+		}
+		q.WriteString(`) SELECT cand.id, cand.org_id, cand.run_at, COALESCE(held.n, 0)
+			FROM cand LEFT JOIN held ON held.org_id = cand.org_id`)
+		rows, err := t.query(ctx, op, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var x cand
+			var n int
+			if err := rows.Scan(&x.id, &x.org, timeCol{&x.runAt}, &n); err != nil {
+				rows.Close()
+				return nil, t.mapErr(ctx, op, err)
+			}
+			byOrg[x.org] = append(byOrg[x.org], x)
+			held[x.org] = n
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, t.mapErr(ctx, op, err)
+		}
+	}
+	room := func(org uuid.UUID) int {
+		if c.PerOrg <= 0 {
+			return c.Limit
+		}
+		return max(0, min(c.Limit, c.PerOrg-held[org]))
+	}
 
-	out, err := t.queryJobs(ctx, op, q.String(), args...)
+	// Each organization's first room jobs across kinds, then turns.
+	type ranked struct {
+		cand
+		rank int
+	}
+	var all []ranked
+	for org, cs := range byOrg {
+		slices.SortFunc(cs, func(a, b cand) int {
+			if c := a.runAt.Compare(b.runAt); c != 0 {
+				return c
+			}
+			return slices.Compare(a.id[:], b.id[:])
+		})
+		for i, x := range cs[:min(len(cs), room(org))] {
+			all = append(all, ranked{x, i})
+		}
+	}
+	slices.SortFunc(all, func(a, b ranked) int {
+		if a.rank != b.rank {
+			return a.rank - b.rank
+		}
+		if c := a.runAt.Compare(b.runAt); c != 0 {
+			return c
+		}
+		return slices.Compare(a.id[:], b.id[:])
+	})
+	all = all[:min(len(all), c.Limit)]
+	if len(all) == 0 {
+		return nil, nil
+	}
+	ids := make([]any, len(all))
+	for i, x := range all {
+		ids[i] = x.id
+	}
+	args := append([]any{c.Owner, t.ts(c.Now.Add(c.Lease))}, ids...)
+	args = append(args, now, now)
+	out, err := t.queryJobs(ctx, op, `UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
+		WHERE id IN (
+			SELECT j.id FROM jobs j WHERE j.id IN (?`+strings.Repeat(`, ?`, len(ids)-1)+`)
+			AND j.run_at <= ? AND (j.lease_until IS NULL OR j.lease_until < ?)`+t.s.d.skipLocked("j")+`)
+		RETURNING `+jobCols, args...)
 	if err != nil {
 		return nil, err
 	}
-	// RETURNING does not keep the subquery's order: rank again. Each
+	// RETURNING does not keep the candidates' order: rank again. Each
 	// organization's jobs taken are its first due ones, so ranks within
 	// the batch are ranks among its due jobs.
 	slices.SortFunc(out, byRunAt)
@@ -170,6 +267,43 @@ func (t *tx) ClaimJobs(ctx context.Context, c offramp.JobClaim) ([]offramp.Job, 
 	}
 	slices.SortStableFunc(out, func(a, b offramp.Job) int { return rank[a.ID] - rank[b.ID] })
 	return out, nil
+}
+
+// jobOrgs lists the organizations with jobs of kind, due or not, by a
+// recursive walk of jobs_kind_org_run_at_idx that visits one index entry
+// per organization (a skip scan), however many jobs each has.
+func (t *tx) jobOrgs(ctx context.Context, op string, kind offramp.JobKind) ([]uuid.UUID, error) {
+	rows, err := t.query(ctx, op, `WITH RECURSIVE o(org_id) AS (
+			SELECT (SELECT org_id FROM jobs WHERE kind = ? ORDER BY org_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT j.org_id FROM jobs j WHERE j.kind = ? AND j.org_id > o.org_id ORDER BY j.org_id LIMIT 1)
+			FROM o WHERE o.org_id IS NOT NULL)
+		SELECT org_id FROM o WHERE org_id IS NOT NULL`, string(kind), string(kind))
+	if err != nil {
+		return nil, err
+	}
+	var out []uuid.UUID
+	for rows.Next() {
+		var org uuid.UUID
+		if err := rows.Scan(&org); err != nil {
+			rows.Close()
+			return nil, t.mapErr(ctx, op, err)
+		}
+		out = append(out, org)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, t.mapErr(ctx, op, err)
+	}
+	return out, nil
+}
+
+// closeRows closes rows and reports the iteration's error, if any.
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func byRunAt(a, b offramp.Job) int {
