@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,14 +58,18 @@ func (t *tx) AppendJournal(ctx context.Context, j offramp.Journal) error {
 			return err
 		}
 	}
-	for i, p := range j.Postings {
-		_, err := t.exec(ctx, op, `INSERT INTO postings (org_id, journal_id, line, account, currency, amount)
-			VALUES (?, ?, ?, ?, ?, ?)`, j.OrgID, j.ID, i+1, p.Account, p.Currency, decText(p.Amount))
-		if err != nil {
-			return err
-		}
+	if len(j.Postings) == 0 {
+		return nil
 	}
-	return nil
+	// One statement for all the lines: a journal has a handful, and each
+	// statement costs more to run than its row costs to insert.
+	args := make([]any, 0, 6*len(j.Postings))
+	for i, p := range j.Postings {
+		args = append(args, j.OrgID, j.ID, i+1, p.Account, p.Currency, decText(p.Amount))
+	}
+	_, err := t.exec(ctx, op, `INSERT INTO postings (org_id, journal_id, line, account, currency, amount)
+		VALUES (?, ?, ?, ?, ?, ?)`+strings.Repeat(`, (?, ?, ?, ?, ?, ?)`, len(j.Postings)-1), args...)
+	return err
 }
 
 const journalSelect = `SELECT j.id, j.org_id, j.payout_id, j.kind, j.seq, j.created_at,
