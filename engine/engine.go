@@ -373,7 +373,7 @@ func (e *Engine) statusEvent(ctx context.Context, tx offramp.Tx, p offramp.Payou
 		md["failure_reason"] = p.FailureReason
 	}
 	_, err := webhook.Emit(ctx, tx, offramp.Event{
-		ID: uuid.New(), OrgID: p.OrgID, ObjectType: offramp.ObjectPayout, ObjectID: p.ID, Event: string(p.Status),
+		ID: offramp.NewID(), OrgID: p.OrgID, ObjectType: offramp.ObjectPayout, ObjectID: p.ID, Event: string(p.Status),
 		ClientReferenceID: p.ClientReferenceID, Metadata: md, CreatedAt: e.now(),
 	}, e.now())
 	return err

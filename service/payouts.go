@@ -153,7 +153,7 @@ func (s *Service) initiateIn(ctx context.Context, tx offramp.Tx, orgID uuid.UUID
 		return offramp.Payout{}, err
 	}
 
-	id := uuid.New()
+	id := offramp.NewID()
 	p := offramp.Payout{
 		ID: id, OrgID: orgID, CustomerID: c.ID, BankID: b.ID, QuotationID: q.ID,
 		ClientReferenceID: in.ClientReferenceID, ExchangeOrderID: in.ExchangeOrderID,

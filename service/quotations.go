@@ -123,7 +123,7 @@ func (s *Service) CreateQuotation(ctx context.Context, orgID uuid.UUID, in Quota
 	}
 	now := s.now()
 	q := offramp.Quotation{
-		ID: uuid.New(), OrgID: orgID, CustomerID: c.ID, BankID: b.ID, Asset: asset, Fiat: in.Fiat,
+		ID: offramp.NewID(), OrgID: orgID, CustomerID: c.ID, BankID: b.ID, Asset: asset, Fiat: in.Fiat,
 		PaymentMethod: in.PaymentMethod, SendingAmount: sending, Rate: rate.Value, GrossFiat: br.Gross,
 		ReceivingAmount: br.Receiving, Fees: br.Fees, Risk: in.Risk, Status: offramp.QuotationUnlinked,
 		CreatedAt: now, ExpiresAt: now.Add(s.payouts.QuoteTTL),

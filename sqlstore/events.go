@@ -17,7 +17,7 @@ import (
 func (t *tx) AppendEvent(ctx context.Context, e offramp.Event) (offramp.Event, error) {
 	const op = "append event"
 	if e.ID == uuid.Nil {
-		e.ID = uuid.New()
+		e.ID = offramp.NewID()
 	}
 	e.CreatedAt = orNow(e.CreatedAt, t.now)
 	meta, err := encodeMap(e.Metadata)

@@ -59,7 +59,7 @@ func errJobExists() error {
 func (t *tx) EnqueueJob(ctx context.Context, j offramp.Job) error {
 	const op = "enqueue job"
 	if j.ID == uuid.Nil {
-		j.ID = uuid.New()
+		j.ID = offramp.NewID()
 	}
 	n, err := t.execAffected(ctx, op, `INSERT INTO jobs (id, org_id, kind, ref_id, seq, run_at,
 		attempts, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,

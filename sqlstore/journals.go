@@ -35,7 +35,7 @@ func (t *tx) AppendJournal(ctx context.Context, j offramp.Journal) error {
 		return fmt.Errorf("sqlstore: %s: the postings do not balance in every currency; refused", op)
 	}
 	if j.ID == uuid.Nil {
-		j.ID = uuid.New()
+		j.ID = offramp.NewID()
 	}
 	created := orNow(j.CreatedAt, t.now)
 	if t.s.d.journalSeqGenerated() {

@@ -71,5 +71,5 @@ func Replay(ctx context.Context, tx offramp.Tx, orgID, eventID uuid.UUID, now ti
 // enqueue adds the delivery job of an event. The store allows one live
 // delivery job per event: callers enqueue only when there is none.
 func enqueue(ctx context.Context, tx offramp.Tx, orgID, eventID uuid.UUID, at time.Time) error {
-	return tx.EnqueueJob(ctx, offramp.Job{ID: uuid.New(), OrgID: orgID, Kind: offramp.JobDeliverWebhook, RefID: eventID, RunAt: at})
+	return tx.EnqueueJob(ctx, offramp.Job{ID: offramp.NewID(), OrgID: orgID, Kind: offramp.JobDeliverWebhook, RefID: eventID, RunAt: at})
 }
