@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -281,7 +282,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopWork = stopWork
-	runner := worker.New(worker.Config{Store: st, Clock: clock, Handler: s.Service.RunJob, Log: log, Registerer: reg, Lease: cfg.JobLease, Pools: cfg.Workers})
+	runner := worker.New(worker.Config{Store: st, Clock: clock, Handler: s.Service.RunJob, Log: log, Registerer: reg, Lease: cfg.JobLease, Pools: workerPools(cfg.Workers)})
 	s.wg.Go(func() { runner.Run(workCtx) })
 	s.wg.Go(func() {
 		worker.Sweep(workCtx, time.Minute, log, "signatures", func(ctx context.Context) error {
@@ -391,4 +392,19 @@ func RedactDSN(dsn string) string {
 		return "postgres://(unparseable URL)"
 	}
 	return u.Redacted()
+}
+
+// workerPools is the configured pools (the worker's defaults when none),
+// each marked HandlerFinishes when the service finishes all its kinds of
+// job itself.
+func workerPools(pools []worker.Pool) []worker.Pool {
+	if len(pools) == 0 {
+		pools = worker.DefaultPools(8, 8, 4)
+	}
+	out := make([]worker.Pool, len(pools))
+	for i, p := range pools {
+		p.HandlerFinishes = !slices.ContainsFunc(p.Kinds, func(k offramp.JobKind) bool { return !service.FinishesOwnJobs(k) })
+		out[i] = p
+	}
+	return out
 }

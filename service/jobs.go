@@ -34,3 +34,11 @@ func (s *Service) RunJob(ctx context.Context, j offramp.Job) error {
 	}
 	return fmt.Errorf("unknown job kind %q", j.Kind)
 }
+
+// FinishesOwnJobs reports whether RunJob completes or reschedules every
+// job of kind in the transaction that records its work (payout steps and
+// webhook deliveries do), so that a worker need not finish it after a
+// success: see worker.Pool.HandlerFinishes.
+func FinishesOwnJobs(kind offramp.JobKind) bool {
+	return kind == offramp.JobProcessPayout || kind == offramp.JobDeliverWebhook
+}

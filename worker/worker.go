@@ -52,6 +52,13 @@ type Pool struct {
 	// at once (default max(1, Capacity/2), at most Capacity). The store
 	// enforces it across every runner sharing the table.
 	PerOrg int
+	// HandlerFinishes says the handler completes or reschedules each job
+	// of these kinds in the transaction that records its work, as payout
+	// steps and webhook deliveries do: after a success the runner then
+	// writes nothing. Its own FinishJob would find the job gone or
+	// re-leased, and would cost a turn at the single writer (a group
+	// commit's wait) while the job's slot stays taken.
+	HandlerFinishes bool
 }
 
 // DefaultPools splits the work into bank calls ("bank": process_payout),
@@ -240,7 +247,7 @@ func (r *Runner) runPool(ctx context.Context, p Pool) {
 						default:
 						}
 					}()
-					r.runOne(context.WithoutCancel(ctx), j)
+					r.runOne(context.WithoutCancel(ctx), p, j)
 				})
 			}
 		}
@@ -291,7 +298,7 @@ func (r *Runner) claim(ctx context.Context, p Pool, n int) ([]offramp.Job, error
 // runOne runs a job to completion. It is given a context that outlives
 // shutdown so that a job that started also records its result: stopping
 // half-way would only make the next runner repeat it.
-func (r *Runner) runOne(ctx context.Context, j offramp.Job) {
+func (r *Runner) runOne(ctx context.Context, p Pool, j offramp.Job) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Lease)
 	defer cancel()
 	start := time.Now()
@@ -299,9 +306,12 @@ func (r *Runner) runOne(ctx context.Context, j offramp.Job) {
 	r.duration.WithLabelValues(string(j.Kind)).Observe(time.Since(start).Seconds())
 	if err == nil {
 		r.done.WithLabelValues(string(j.Kind), "ok").Inc()
+		if p.HandlerFinishes {
+			return
+		}
 		// ErrStale: the handler completed or rescheduled the job itself
-		// (the usual case for payout steps and webhook deliveries), or the
-		// lease lapsed and another claim holds it now.
+		// (a pool without HandlerFinishes may run such handlers too), or
+		// the lease lapsed and another claim holds it now.
 		ferr := r.cfg.Store.Update(ctx, func(tx offramp.Tx) error { return tx.FinishJob(ctx, j.ID, j.Lease) })
 		if ferr != nil && !errors.Is(ferr, offramp.ErrStale) {
 			r.cfg.Log.Error("finish job", "job_id", j.ID, "kind", j.Kind, "err", ferr)

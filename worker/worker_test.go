@@ -850,3 +850,33 @@ func TestPoolConfig(t *testing.T) {
 		}
 	}
 }
+
+// A pool whose handler finishes its own jobs gets no FinishJob from the
+// runner after a success: a job the handler left alone stays leased.
+func TestHandlerFinishesSkipsTheRunnersFinish(t *testing.T) {
+	t.Parallel()
+	ctx := guard(t)
+	clk := clock.NewFake(t0)
+	st := openStore(t, clk)
+	sp := newSpy(st)
+	ran := make(chan offramp.Job, 10)
+	r := worker.New(worker.Config{Store: sp, Clock: clk, Poll: 2 * time.Millisecond, Log: quiet(),
+		Pools: []worker.Pool{{Kinds: []offramp.JobKind{offramp.JobDeliverWebhook}, Capacity: 1, HandlerFinishes: true}},
+		Handler: func(ctx context.Context, j offramp.Job) error {
+			ran <- j
+			return nil
+		}})
+	job := enqueue(t, st, uuid.New(), offramp.JobDeliverWebhook, clk.Now())
+	start(t, r)
+	got := recv(ctx, t, ran, "the job to run")
+	// Capacity 1: the pool claims again only once the job's slot is free,
+	// that is after the runner is done with the job.
+	sp.await(ctx, t, sp.mark(), "a claim after the job", func(e event) bool { return e.op == "claim" })
+	if fins := sp.all(func(e event) bool { return e.op == "finish" }); len(fins) != 0 {
+		t.Fatalf("the runner finished a job its handler finishes: %+v", fins)
+	}
+	jobs := liveJobs(t, st, job)
+	if len(jobs) != 1 || jobs[0].Lease != got.Lease {
+		t.Fatalf("the job left by its handler: %+v, want it still leased as %q", jobs, got.Lease)
+	}
+}
