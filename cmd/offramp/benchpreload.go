@@ -448,11 +448,10 @@ func (p *preloader) claim(ctx context.Context, limit int) ([]offramp.Job, error)
 }
 
 // runJob runs a job as the server's worker does: the handler, then, on an
-// error, the job released to run again. The worker also finishes the job
-// after a handler that succeeded; the engine's steps and the webhook
-// deliveries (the only jobs a preload makes) complete or reschedule their
-// job in their own transaction, so that write is left out here. A job
-// left unfinished would be taken over by the server once its lease lapsed.
+// error, the job released to run again; after a success it finishes the
+// job only when the service does not (service.FinishesOwnJobs), as the
+// server's worker pools do. A job left unfinished would be taken over by
+// the server once its lease lapsed.
 func (p *preloader) runJob(ctx context.Context, j offramp.Job) error {
 	defer p.jobs.Add(-1)
 	if ctx.Err() != nil {
@@ -461,7 +460,7 @@ func (p *preloader) runJob(ctx context.Context, j offramp.Job) error {
 	defer p.ran.Add(1)
 	err := p.svc.RunJob(ctx, j)
 	if err == nil {
-		if j.Kind == offramp.JobProcessPayout || j.Kind == offramp.JobDeliverWebhook {
+		if service.FinishesOwnJobs(j.Kind) {
 			return nil
 		}
 		ferr := p.store.Update(ctx, func(tx offramp.Tx) error { return tx.FinishJob(ctx, j.ID, j.Lease) })
