@@ -85,6 +85,16 @@ func (p Page) Offset() int {
 type Store interface {
 	View(ctx context.Context, fn func(ReadTx) error) error
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateRowLocked is Update for a transaction that keeps every one of
+	// its rules with row locks (LockLimitUsage), conditional writes (a
+	// compare-and-set on the row's status) and unique indexes, never by
+	// reading the absence of a row or a value it does not lock. On
+	// PostgreSQL it runs at READ COMMITTED: it takes no predicate locks, so
+	// it cannot fail on the false conflicts SERIALIZABLE finds between
+	// inserts into one index page, and two such transactions on one row
+	// queue on its lock instead of aborting. Where an engine has one writer
+	// (SQLite) it is Update.
+	UpdateRowLocked(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }
 
@@ -310,7 +320,10 @@ type Tx interface {
 	// returning ErrStale if it is no longer in from.
 	SetBankStatus(ctx context.Context, orgID, id uuid.UUID, from, to BankStatus, reason string, at time.Time) error
 
-	// AppendEvent records a status change; the store assigns Sequence.
+	// AppendEvent records a status change. The store numbers it after the
+	// object's latest event when Sequence is 0; a caller that has just
+	// created the object may pass 1 (the first event of a new object),
+	// which saves a read. A number already taken is refused.
 	AppendEvent(ctx context.Context, e Event) (Event, error)
 
 	// EnqueueJob adds a job. A payout or webhook event has at most one
@@ -376,6 +389,10 @@ type Tx interface {
 	// payout is still in status from and phase fromPhase, else ErrStale.
 	UpdatePayout(ctx context.Context, p Payout, from PayoutStatus, fromPhase PayoutPhase) error
 
+	// LockLimitUsage is LimitUsage for a transaction that will add to it:
+	// it holds the counter until the transaction ends, so that no other
+	// transaction can use the same room meanwhile (a second one waits).
+	LockLimitUsage(ctx context.Context, orgID, customerID uuid.UUID, day string) (decimal.Decimal, error)
 	// AddLimitUsage adds delta (negative to give back) to a customer's
 	// usage of day.
 	AddLimitUsage(ctx context.Context, orgID, customerID uuid.UUID, day string, delta decimal.Decimal) error

@@ -240,7 +240,7 @@ func (e *Engine) Move(ctx context.Context, tx offramp.Tx, cur offramp.Payout, to
 		}
 	}
 	if p.Status != cur.Status {
-		if err := e.statusEvent(ctx, tx, p); err != nil {
+		if err := e.statusEvent(ctx, tx, p, 0); err != nil {
 			return cur, err
 		}
 	}
@@ -356,15 +356,16 @@ func (e *Engine) Create(ctx context.Context, tx offramp.Tx, p offramp.Payout) er
 	if err := tx.AppendJournal(ctx, ledger.Initiated(p)); err != nil {
 		return err
 	}
-	if err := e.statusEvent(ctx, tx, p); err != nil {
+	if err := e.statusEvent(ctx, tx, p, 1); err != nil { // the new payout's first event
 		return err
 	}
 	return tx.EnqueueJob(ctx, payoutJob(p, p.CreatedAt))
 }
 
 // statusEvent records the payout's status as an event; a deliverable one
-// gets its webhook outbox row.
-func (e *Engine) statusEvent(ctx context.Context, tx offramp.Tx, p offramp.Payout) error {
+// gets its webhook outbox row. seq is the event's number when the caller
+// knows it (1 for a payout just created), 0 to let the store number it.
+func (e *Engine) statusEvent(ctx context.Context, tx offramp.Tx, p offramp.Payout, seq int64) error {
 	md := map[string]string{}
 	if p.UTR != "" {
 		md["utr"] = p.UTR
@@ -373,7 +374,7 @@ func (e *Engine) statusEvent(ctx context.Context, tx offramp.Tx, p offramp.Payou
 		md["failure_reason"] = p.FailureReason
 	}
 	_, err := webhook.Emit(ctx, tx, offramp.Event{
-		ID: offramp.NewID(), OrgID: p.OrgID, ObjectType: offramp.ObjectPayout, ObjectID: p.ID, Event: string(p.Status),
+		ID: offramp.NewID(), OrgID: p.OrgID, ObjectType: offramp.ObjectPayout, ObjectID: p.ID, Event: string(p.Status), Sequence: seq,
 		ClientReferenceID: p.ClientReferenceID, Metadata: md, CreatedAt: e.now(),
 	}, e.now())
 	return err

@@ -44,6 +44,12 @@ func (s *Service) limitsIn(ctx context.Context, tx offramp.ReadTx, c offramp.Cus
 	if err != nil {
 		return Limits{}, err
 	}
+	return s.limitsWith(ctx, tx, c, now, used)
+}
+
+// limitsWith is limitsIn with the day's usage already read (and locked, by
+// a transaction about to add to it).
+func (s *Service) limitsWith(ctx context.Context, tx offramp.ReadTx, c offramp.Customer, now time.Time, used decimal.Decimal) (Limits, error) {
 	var eddStatus offramp.EDDStatus
 	edd, err := tx.LatestEDD(ctx, c.OrgID, c.ID)
 	switch {

@@ -47,7 +47,21 @@ func (s *Service) InitiatePayout(ctx context.Context, orgID uuid.UUID, in Initia
 	if err := v.Err(); err != nil {
 		return offramp.Payout{}, false, err
 	}
-	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+	// Row-locked rather than SERIALIZABLE (offramp.Store.UpdateRowLocked):
+	// every rule of an initiation is kept without reading an absence:
+	//   - the daily limit: the customer's usage row is locked, checked and
+	//     added to (LockLimitUsage, then a compare-and-set);
+	//   - a quotation pays once: LinkQuotation is a compare-and-set on its
+	//     status, and quotations_payout_id_key is unique;
+	//   - one live payout per exchange order, one payout per client
+	//     reference and per Idempotency-Key: unique indexes decide a race
+	//     (the reads before them only choose the documented message);
+	//   - the customer and the account are verified: the transactions that
+	//     change those statuses read no payout and no usage, so an
+	//     initiation that read the old status orders before them.
+	// On PostgreSQL this keeps concurrent initiations from aborting each
+	// other on the index pages their inserts share.
+	err = s.store.UpdateRowLocked(ctx, func(tx offramp.Tx) error {
 		p, replayed = offramp.Payout{}, false // fn may run again: start clean
 		if in.IdempotencyKey != "" {
 			rec, err := tx.Idempotency(ctx, orgID, in.IdempotencyKey)
@@ -145,7 +159,13 @@ func (s *Service) initiateIn(ctx context.Context, tx offramp.Tx, orgID uuid.UUID
 	if err != nil {
 		return offramp.Payout{}, err
 	}
-	l, err := s.limitsIn(ctx, tx, c, now)
+	// The day's usage stays locked until the commit: a concurrent payout
+	// of the same customer waits here and then sees this one's amount.
+	used, err := tx.LockLimitUsage(ctx, orgID, c.ID, istDay(now))
+	if err != nil {
+		return offramp.Payout{}, err
+	}
+	l, err := s.limitsWith(ctx, tx, c, now, used)
 	if err != nil {
 		return offramp.Payout{}, err
 	}

@@ -128,7 +128,9 @@ func (s *Service) CreateQuotation(ctx context.Context, orgID uuid.UUID, in Quota
 		ReceivingAmount: br.Receiving, Fees: br.Fees, Risk: in.Risk, Status: offramp.QuotationUnlinked,
 		CreatedAt: now, ExpiresAt: now.Add(s.payouts.QuoteTTL),
 	}
-	err = s.store.Update(ctx, func(tx offramp.Tx) error {
+	// A quotation holds no rule that needs more than row locks: it promises
+	// nothing the initiation does not check again (offramp.Store.UpdateRowLocked).
+	err = s.store.UpdateRowLocked(ctx, func(tx offramp.Tx) error {
 		// Limits are read in the write transaction so that they are
 		// current; the payout re-checks them when it is initiated.
 		l, err := s.limitsIn(ctx, tx, c, now)

@@ -32,6 +32,10 @@ type dialect interface {
 	// rebind turns ? placeholders into the engine's style ($1, $2, ...).
 	rebind(query string) string
 
+	// args adapts a statement's arguments, in place, to what the driver
+	// encodes best.
+	args(args []any)
+
 	// timeArg encodes a time for a query argument. Times are always UTC and
 	// truncated to microseconds before they get here.
 	timeArg(t time.Time) any
@@ -86,6 +90,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) gooseDialect() goose.Dialect { return goose.DialectSQLite3 }
 func (sqliteDialect) migrationsDir() string       { return "migrations/sqlite" }
 func (sqliteDialect) rebind(q string) string      { return q }
+func (sqliteDialect) args([]any)                  {}
 func (sqliteDialect) readTx() *sql.TxOptions      { return &sql.TxOptions{ReadOnly: true} }
 func (sqliteDialect) skipLocked(string) string    { return "" }
 func (sqliteDialect) journalSeqGenerated() bool   { return false }

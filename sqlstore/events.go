@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -14,6 +15,11 @@ import (
 // failure, or a violation of the unique (org, object, sequence) index,
 // never two events with one number) and the loser's Update runs again,
 // reading the winner's number: sequences stay 1, 2, 3... without gaps.
+//
+// A caller that has just created the object passes Sequence 1 and saves
+// the read, which on PostgreSQL would also take a predicate lock on the
+// index page every new object's events go to; the unique index refuses a
+// wrong guess.
 func (t *tx) AppendEvent(ctx context.Context, e offramp.Event) (offramp.Event, error) {
 	const op = "append event"
 	if e.ID == uuid.Nil {
@@ -24,11 +30,16 @@ func (t *tx) AppendEvent(ctx context.Context, e offramp.Event) (offramp.Event, e
 	if err != nil {
 		return offramp.Event{}, err
 	}
-	err = t.scanOne(ctx, op, `SELECT COALESCE(MAX(sequence), 0) + 1 FROM events
-		WHERE org_id = ? AND object_type = ? AND object_id = ?`,
-		[]any{e.OrgID, string(e.ObjectType), e.ObjectID}, &e.Sequence)
-	if err != nil {
-		return offramp.Event{}, err
+	if e.Sequence < 0 {
+		return offramp.Event{}, fmt.Errorf("sqlstore: %s: sequence %d; refused", op, e.Sequence)
+	}
+	if e.Sequence == 0 {
+		err = t.scanOne(ctx, op, `SELECT COALESCE(MAX(sequence), 0) + 1 FROM events
+			WHERE org_id = ? AND object_type = ? AND object_id = ?`,
+			[]any{e.OrgID, string(e.ObjectType), e.ObjectID}, &e.Sequence)
+		if err != nil {
+			return offramp.Event{}, err
+		}
 	}
 	_, err = t.exec(ctx, op, `INSERT INTO events (id, org_id, object_type, object_id, event, sequence,
 		client_reference_id, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -31,6 +31,45 @@ func (t *tx) LimitUsage(ctx context.Context, orgID, customerID uuid.UUID, day st
 	return used, err
 }
 
+// LockLimitUsage reads the counter and holds it until the transaction
+// ends. SQLite's single writer holds it anyway. On PostgreSQL the row is
+// locked FOR UPDATE, created first (as zero, which reads the same as no
+// row) when the customer has not used the day yet, so that two
+// transactions adding to one customer's day queue on the row at any
+// isolation level: under READ COMMITTED the second reads the first's sum
+// once it commits, and its compare-and-set in AddLimitUsage holds.
+func (t *tx) LockLimitUsage(ctx context.Context, orgID, customerID uuid.UUID, day string) (decimal.Decimal, error) {
+	const op = "lock limit usage"
+	if err := checkDay(op, day); err != nil {
+		return decimal.Decimal{}, err
+	}
+	if !t.s.concurrent {
+		used, _, err := t.limitUsage(ctx, op, orgID, customerID, day)
+		return used, err
+	}
+	const lock = `SELECT used FROM limit_usage WHERE org_id = ? AND customer_id = ? AND day = ? FOR UPDATE`
+	var text string
+	err := t.scanOne(ctx, op, lock, []any{orgID, customerID, day}, &text)
+	if errors.Is(err, offramp.ErrNotFound) {
+		// A concurrent creator makes this INSERT wait for its outcome;
+		// either way the row exists afterwards, and the second read locks it.
+		if _, err = t.exec(ctx, op, `INSERT INTO limit_usage (org_id, customer_id, day, used, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, customer_id, day) DO NOTHING`,
+			orgID, customerID, day, "0", t.ts(t.now())); err != nil {
+			return decimal.Decimal{}, err
+		}
+		err = t.scanOne(ctx, op, lock, []any{orgID, customerID, day}, &text)
+	}
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	var used decimal.Decimal
+	if err := (decCol{&used}).Scan(text); err != nil {
+		return decimal.Decimal{}, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return used, nil
+}
+
 // limitUsage returns the counter and its stored text, "" when there is no
 // row.
 func (t *tx) limitUsage(ctx context.Context, op string, orgID, customerID uuid.UUID, day string) (decimal.Decimal, string, error) {

@@ -11,6 +11,12 @@ type storeMetrics struct {
 	// batch is the number of Updates per group commit (SQLite).
 	batch        prometheus.Histogram
 	failedGroups prometheus.Counter
+
+	// PostgreSQL: Updates begun, attempts run again by cause, and Updates
+	// that ran out of retry budget.
+	updates   prometheus.Counter
+	retries   *prometheus.CounterVec
+	exhausted prometheus.Counter
 }
 
 func newStoreMetrics() storeMetrics {
@@ -24,19 +30,28 @@ func newStoreMetrics() storeMetrics {
 			Name: "offramp_store_commit_failures_total",
 			Help: "Group commits that failed; every Update of such a group got the error.",
 		}),
+		updates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offramp_store_updates_total",
+			Help: "PostgreSQL Updates (write transactions) begun, each counted once however many attempts it took.",
+		}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "offramp_store_update_retries_total",
+			Help: "PostgreSQL Update attempts run again, by cause: serialization (40001), deadlock (40P01), numbering (two took the same next number), replan.",
+		}, []string{"cause"}),
+		exhausted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offramp_store_update_retry_budget_exhausted_total",
+			Help: "PostgreSQL Updates that failed after retrying for the whole retry budget (answered 503).",
+		}),
 	}
 }
 
 // Register exports the store's metrics: on SQLite the group-commit batch
-// sizes and the prepared-statement cache, on PostgreSQL the Update
-// attempts run again after a serialization conflict.
+// sizes and the prepared-statement cache, on PostgreSQL the Updates, their
+// attempts run again by cause, and those that ran out of retry budget.
 func (s *Store) Register(reg prometheus.Registerer) error {
 	var cs []prometheus.Collector
 	if s.concurrent {
-		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "offramp_store_update_retries_total",
-			Help: "PostgreSQL Update attempts run again after a serialization failure or deadlock.",
-		}, func() float64 { return float64(s.retries.Load()) }))
+		cs = append(cs, s.metrics.updates, s.metrics.retries, s.metrics.exhausted)
 	} else {
 		cs = append(cs, s.metrics.batch, s.metrics.failedGroups)
 	}

@@ -695,6 +695,10 @@ func hotCalls(ctx context.Context, fx hotFixture) []planCall {
 		{"AddLimitUsage (first of the day)", func(x *tx) error {
 			return x.AddLimitUsage(ctx, fx.org.ID, fx.customer.ID, fx.day, next.GrossFiat)
 		}},
+		{"LockLimitUsage", func(x *tx) error {
+			_, err := x.LockLimitUsage(ctx, fx.org.ID, fx.customer.ID, fx.day)
+			return err
+		}},
 		{"AddLimitUsage", func(x *tx) error { return x.AddLimitUsage(ctx, fx.org.ID, fx.customer.ID, fx.day, next.GrossFiat) }},
 		{"PutIdempotency", func(x *tx) error {
 			return x.PutIdempotency(ctx, offramp.IdempotencyRecord{OrgID: fx.org.ID, Key: "idem-new", RequestHash: "h",
@@ -808,6 +812,7 @@ var hotKeys = map[string][]string{
 	"LatestEDD":                 {"edds.customer_id"},
 	"AppendEvent":               {"events.object_id"},
 	"LinkQuotation":             {"quotations.id"},
+	"LockLimitUsage":            {"limit_usage.day"},
 	"AddLimitUsage":             {"limit_usage.day"},
 	"Payout":                    {"payouts.id"},
 	"Jobs":                      {"jobs.ref_id"},

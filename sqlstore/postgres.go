@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
@@ -23,13 +25,21 @@ import (
 // from a writer semaphore.
 const pgConns = 16
 
-// Update's retry policy on PostgreSQL: at most pgAttempts runs of fn, with
-// a full-jitter exponential back-off between them (pgBackoff), starting at
-// pgBackoffBase and capped at pgBackoffMax.
+// Update's retry policy on PostgreSQL: fn runs again after a transient
+// failure (a serialization failure, a deadlock, a numbering collision)
+// for as long as pgRetryBudget allows from the first attempt (and ctx),
+// with a full-jitter exponential back-off between attempts (pgBackoff),
+// starting at pgBackoffBase and capped at pgBackoffMax. The budget is time,
+// not a count: under a burst of conflicting writers each round commits at
+// least one of them (a transaction retried after a serialization failure
+// cannot fail again on the same committed transaction), so every caller
+// gets through given time, and a count small enough to answer fast would
+// turn a burst into 503s. The budget stays under the server's write
+// timeout, so a request that exhausts it still gets its 503.
 const (
-	pgAttempts    = 10
+	pgRetryBudget = 10 * time.Second
 	pgBackoffBase = 2 * time.Millisecond
-	pgBackoffMax  = 100 * time.Millisecond
+	pgBackoffMax  = 200 * time.Millisecond
 )
 
 // pgBackoff is the wait before running fn again: Offramp's one retry
@@ -76,8 +86,33 @@ type postgresDialect struct{}
 
 func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }
 func (postgresDialect) migrationsDir() string       { return "migrations/postgres" }
-func (postgresDialect) rebind(q string) string      { return rebindDollar(q) }
-func (postgresDialect) journalSeqGenerated() bool   { return true }
+
+// rebind rewrites a statement once per process: sqlstore's statements are
+// constants (or built from a few shapes), so the cache stays small.
+func (postgresDialect) rebind(q string) string {
+	if r, ok := pgRebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindDollar(q)
+	pgRebound.Store(q, r)
+	return r
+}
+
+var pgRebound sync.Map // statement with ? -> with $n
+
+// args passes ids as text. A uuid.UUID is a driver.Valuer that returns its
+// text, which pgx puts in a uuid parameter only after failing the binary
+// encoding, formatting that error and parsing the text back: that detour
+// cost 15 % of the server's CPU under load. pgx sends a string argument as
+// text, which PostgreSQL parses into any column type, uuid or text.
+func (postgresDialect) args(args []any) {
+	for i, a := range args {
+		if id, ok := a.(uuid.UUID); ok {
+			args[i] = id.String()
+		}
+	}
+}
+func (postgresDialect) journalSeqGenerated() bool { return true }
 
 func (postgresDialect) skipLocked(alias string) string {
 	return " FOR UPDATE OF " + alias + " SKIP LOCKED"
@@ -241,13 +276,15 @@ func redactPg(err error) error {
 }
 
 // updateConcurrent is Update on an engine with concurrent writers. fn runs
-// in a SERIALIZABLE transaction (see tx.begin for the one exception), and
-// runs again, in a new transaction, when a statement or the commit failed in
-// a way a new attempt can cure: a serialization failure, a deadlock, or two
-// writers taking the same number from a numbering index. At most
-// pgAttempts runs; after the last the caller gets the failure as a
-// CodeUnavailable error.
-func (s *Store) updateConcurrent(ctx context.Context, fn func(offramp.Tx) error) error {
+// in a transaction at level (SERIALIZABLE for Update, READ COMMITTED for
+// UpdateRowLocked; see tx.begin for ClaimJobs), and runs again, in a new
+// transaction, when a statement or the commit failed in a way a new attempt
+// can cure: a serialization failure, a deadlock, or two writers taking the
+// same number from a numbering index. Attempts go on for pgRetryBudget;
+// after that the caller gets the failure as a CodeUnavailable error.
+func (s *Store) updateConcurrent(ctx context.Context, level sql.IsolationLevel, fn func(offramp.Tx) error) error {
+	s.metrics.updates.Inc()
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		if s.closed.Load() {
 			return errClosed
@@ -255,22 +292,27 @@ func (s *Store) updateConcurrent(ctx context.Context, fn func(offramp.Tx) error)
 		if err := ctx.Err(); err != nil {
 			return s.mapErr(ctx, "begin", err)
 		}
-		retry, err := s.attemptUpdate(ctx, fn)
-		if !retry || attempt >= pgAttempts {
+		cause, err := s.attemptUpdate(ctx, level, fn)
+		if cause == "" {
+			return err
+		}
+		wait, _ := pgBackoff.Delay(attempt)
+		if time.Since(start)+wait > pgRetryBudget {
+			s.metrics.exhausted.Inc()
 			return err
 		}
 		s.retries.Add(1)
-		wait, _ := pgBackoff.Delay(attempt)
+		s.metrics.retries.WithLabelValues(cause).Inc()
 		if err := sleepCtx(ctx, wait); err != nil {
 			return s.mapErr(ctx, "retry", err)
 		}
 	}
 }
 
-// attemptUpdate runs fn once; retry reports that the transaction failed in
-// a way that running fn again may cure.
-func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (retry bool, err error) {
-	t := &tx{s: s, lazy: s.wdb}
+// attemptUpdate runs fn once; a cause (see retryCause) reports that the
+// transaction failed in a way that running fn again may cure.
+func (s *Store) attemptUpdate(ctx context.Context, level sql.IsolationLevel, fn func(offramp.Tx) error) (cause string, err error) {
+	t := &tx{s: s, lazy: s.wdb, level: level}
 	done := false
 	// Also covers a panic in fn: the connection goes back clean.
 	defer func() {
@@ -285,20 +327,20 @@ func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (r
 		if ferr == nil {
 			ferr = t.retryErr
 		}
-		return true, ferr
+		return t.retryCause, ferr
 	}
 	if ferr != nil {
-		return false, ferr
+		return "", ferr
 	}
 	done = true
 	if t.sqltx == nil {
-		return false, nil // fn ran no statement
+		return "", nil // fn ran no statement
 	}
 	if err := t.sqltx.Commit(); err != nil {
 		// A commit that failed on a serialization check rolled back; one
 		// whose connection broke has an unknown outcome and is not retried.
 		m := t.mapErr(ctx, "commit", err)
-		return t.retryErr != nil, m
+		return t.retryCause, m
 	}
 	// The entries fn appended are committed unchained (see AppendAudit):
 	// link them now, outside the SERIALIZABLE transaction, so that
@@ -306,7 +348,29 @@ func (s *Store) attemptUpdate(ctx context.Context, fn func(offramp.Tx) error) (r
 	if t.unchained {
 		s.chainPending(ctx)
 	}
-	return false, nil
+	return "", nil
+}
+
+// retryCause names, for the retries metric, the transient failure err is:
+// "serialization" (40001), "deadlock" (40P01), "numbering" (two
+// transactions took the same next number of a numbering index) or
+// "replan" (a statement prepared before a migration).
+func retryCause(err error) string {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return "other"
+	}
+	switch pe.Code {
+	case pgSerializationFailure:
+		return "serialization"
+	case pgDeadlockDetected:
+		return "deadlock"
+	case pgUniqueViolation:
+		return "numbering"
+	case pgFeatureNotSupported:
+		return "replan"
+	}
+	return "other"
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

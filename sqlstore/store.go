@@ -152,7 +152,8 @@ type Store struct {
 	// concurrent is set for engines with concurrent writers (PostgreSQL):
 	// Update runs updateConcurrent, wdb and rdb are one pool.
 	concurrent bool
-	// retries counts the Update attempts run again (updateConcurrent).
+	// retries counts the Update attempts run again (updateConcurrent), all
+	// causes together.
 	retries atomic.Int64
 	// stmtStats counts prepared-statement cache hits and misses (SQLite;
 	// pgx keeps its own per-connection statement cache on PostgreSQL).
@@ -446,6 +447,18 @@ func (s *Store) View(ctx context.Context, fn func(offramp.ReadTx) error) error {
 // recorded in this transaction first (one commit per API request), and a
 // used signature fails the Update with its Replay error.
 func (s *Store) Update(ctx context.Context, fn func(offramp.Tx) error) error {
+	return s.updateAt(ctx, sql.LevelSerializable, fn)
+}
+
+// UpdateRowLocked is Update at READ COMMITTED on PostgreSQL, for
+// transactions whose rules are kept by row locks, conditional writes and
+// unique indexes (see offramp.Store). On SQLite it is Update: the single
+// writer makes every transaction serializable.
+func (s *Store) UpdateRowLocked(ctx context.Context, fn func(offramp.Tx) error) error {
+	return s.updateAt(ctx, sql.LevelReadCommitted, fn)
+}
+
+func (s *Store) updateAt(ctx context.Context, level sql.IsolationLevel, fn func(offramp.Tx) error) error {
 	if u := offramp.SignatureUseFrom(ctx); u.Claim() {
 		// The request's signature is recorded in its first write: one
 		// commit per request (offramp.SignatureUse).
@@ -462,16 +475,16 @@ func (s *Store) Update(ctx context.Context, fn func(offramp.Tx) error) error {
 		}
 		committed := false
 		defer func() { u.Done(committed) }() // also when fn panics
-		err := s.update(ctx, fn)
+		err := s.update(ctx, level, fn)
 		committed = err == nil
 		return err
 	}
-	return s.update(ctx, fn)
+	return s.update(ctx, level, fn)
 }
 
-func (s *Store) update(ctx context.Context, fn func(offramp.Tx) error) error {
+func (s *Store) update(ctx context.Context, level sql.IsolationLevel, fn func(offramp.Tx) error) error {
 	if s.concurrent {
-		return s.updateConcurrent(ctx, fn)
+		return s.updateConcurrent(ctx, level, fn)
 	}
 	return s.updateGrouped(ctx, fn)
 }

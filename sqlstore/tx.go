@@ -33,9 +33,13 @@ type tx struct {
 	// begin), so the first call can choose its isolation level.
 	lazy  *sql.DB
 	sqltx *sql.Tx
+	// level is the isolation a lazy transaction begins at: SERIALIZABLE
+	// for Update, READ COMMITTED for UpdateRowLocked.
+	level sql.IsolationLevel
 	// retryErr records the first failure after which the whole Update must
 	// run again (errRetry); the transaction is aborted by then.
-	retryErr error
+	retryErr   error
+	retryCause string // its kind, for the retries metric
 	// unchained is set by AppendAudit on PostgreSQL: the entries are
 	// committed unchained, and the Update chains them after its commit
 	// (only then: an extra transaction after every Update would be waste).
@@ -56,7 +60,7 @@ func (t *tx) stmtCtx(ctx context.Context) context.Context {
 	return ctx
 }
 
-// conn returns the querier, beginning a lazy transaction as SERIALIZABLE.
+// conn returns the querier, beginning a lazy transaction at t.level.
 func (t *tx) conn(ctx context.Context) (querier, error) {
 	if t.detached {
 		// A group member's statements ignore cancellation (see detached),
@@ -67,7 +71,7 @@ func (t *tx) conn(ctx context.Context) (querier, error) {
 		}
 	}
 	if t.q == nil {
-		return t.begin(ctx, sql.LevelSerializable)
+		return t.begin(ctx, t.level)
 	}
 	return t.q, nil
 }
@@ -98,7 +102,7 @@ func (t *tx) mapErr(ctx context.Context, op string, err error) error {
 	m := t.s.mapErr(ctx, op, err)
 	if t.lazy != nil && t.retryErr == nil && err != nil && ctx.Err() == nil {
 		if kind, _ := t.s.d.classify(err); kind == errRetry {
-			t.retryErr = m
+			t.retryErr, t.retryCause = m, retryCause(err)
 		}
 	}
 	return m
@@ -109,7 +113,7 @@ func (t *tx) exec(ctx context.Context, op, query string, args ...any) (sql.Resul
 	if err != nil {
 		return nil, err
 	}
-	res, err := q.ExecContext(t.stmtCtx(ctx), t.s.d.rebind(query), args...)
+	res, err := q.ExecContext(t.stmtCtx(ctx), t.s.d.rebind(query), t.bindArgs(args)...)
 	if err != nil {
 		return nil, t.mapErr(ctx, op, err)
 	}
@@ -134,7 +138,7 @@ func (t *tx) query(ctx context.Context, op, query string, args ...any) (*sql.Row
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(t.stmtCtx(ctx), t.s.d.rebind(query), args...)
+	rows, err := q.QueryContext(t.stmtCtx(ctx), t.s.d.rebind(query), t.bindArgs(args)...)
 	if err != nil {
 		return nil, t.mapErr(ctx, op, err)
 	}
@@ -148,7 +152,13 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) rowScanner
 	if err != nil {
 		return errRow{err}
 	}
-	return q.QueryRowContext(t.stmtCtx(ctx), t.s.d.rebind(query), args...)
+	return q.QueryRowContext(t.stmtCtx(ctx), t.s.d.rebind(query), t.bindArgs(args)...)
+}
+
+// bindArgs is the dialect's adaptation of args (see dialect.args).
+func (t *tx) bindArgs(args []any) []any {
+	t.s.d.args(args)
+	return args
 }
 
 // errRow is a row that failed before the query ran.

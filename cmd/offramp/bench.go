@@ -40,6 +40,7 @@ type benchOpts struct {
 	pairs          int
 	mix            bool
 	customers      int
+	onboardConc    int
 	amount         string
 	idempotency    bool
 	preload        int
@@ -146,6 +147,7 @@ func benchCmd() *cobra.Command {
 	fl.IntVar(&o.pairs, "pairs", 0, "stop after this many pairs in all instead of after --duration")
 	fl.BoolVar(&o.mix, "mix", false, "after each pair also GET the payout by id and page 1 of the payout history, and report their latencies")
 	fl.IntVar(&o.customers, "customers", 0, "customers (each with a verified bank account) the pairs are spread over (default: one per client)")
+	fl.IntVar(&o.onboardConc, "onboard-concurrency", 16, "customers onboarded at once before the run (each: create, KYC, bank account)")
 	fl.StringVar(&o.amount, "amount", "10", "USDT per quotation; each adds a distinct millionth so that no two bodies are alike")
 	fl.IntVar(&o.retries, "retries", 3, "send a call again (signed afresh) after a 503 or 429, after the Retry-After the server gives, at most this many times, as the Go SDK does; 0: count it as a failure at once")
 	fl.BoolVar(&o.idempotency, "idempotency-keys", false, "send an Idempotency-Key with each initiate, as the Go SDK does (DollarPe's clients send none)")
@@ -186,6 +188,8 @@ func (b *benchRun) validate() error {
 	switch {
 	case o.concurrency < 1:
 		return errors.New("-c must be at least 1")
+	case o.onboardConc < 1:
+		return errors.New("--onboard-concurrency must be at least 1")
 	case o.pairs < 0:
 		return errors.New("--pairs must not be negative")
 	case o.pairs == 0 && o.duration <= 0:
@@ -275,10 +279,13 @@ func (b *benchRun) run(ctx context.Context) error {
 
 	lc := newLoadClient(base, key, secret, o.concurrency)
 	b.logf("onboarding %d customers (KYC and bank account verified through the sandbox's mock endpoints)", o.customers)
-	parties, err := onboard(ctx, lc, o.customers, min(o.concurrency, 16), runID)
+	onStart := time.Now()
+	parties, onb, err := onboard(ctx, lc, o.customers, o.onboardConc, runID)
 	if err != nil {
 		return b.withLog(fmt.Errorf("onboarding: %w", err))
 	}
+	onb.Seconds = time.Since(onStart).Seconds()
+	rep.Onboarding = &onb
 
 	before := b.snapshot(ctx, lc)
 	b.logf("running %s with %d clients", runLength(o), o.concurrency)

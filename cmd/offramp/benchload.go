@@ -207,15 +207,19 @@ type party struct{ customer, bank string }
 // bank account, mock-bank-verification VERIFIED. Identity numbers are
 // random (a running server may hold earlier runs' customers); one that is
 // already in use is drawn again.
-func onboard(ctx context.Context, lc *loadClient, n, workers int, runID string) ([]party, error) {
-	c := client.New(lc.base, lc.key, lc.secret, client.WithHTTPClient(lc.hc), client.WithRetry(3, 100*time.Millisecond, time.Second),
+func onboard(ctx context.Context, lc *loadClient, n, workers int, runID string) ([]party, onboardResult, error) {
+	counter := &statusCounter{next: lc.hc.Transport}
+	hc := *lc.hc
+	hc.Transport = counter
+	c := client.New(lc.base, lc.key, lc.secret, client.WithHTTPClient(&hc), client.WithRetry(3, 100*time.Millisecond, time.Second),
 		client.WithUserAgent("offramp-bench"))
+	res := onboardResult{Customers: n, Concurrency: max(1, min(workers, n))}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	parties := make([]party, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range max(1, min(workers, n)) {
+	for range res.Concurrency {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
@@ -232,10 +236,39 @@ func onboard(ctx context.Context, lc *loadClient, n, workers int, runID string) 
 		})
 	}
 	wg.Wait()
+	res.Answers5xx, res.Answers503 = counter.n5xx.Load(), counter.n503.Load()
 	if err := context.Cause(ctx); err != nil {
-		return nil, err
+		return nil, res, err
 	}
-	return parties, nil
+	return parties, res, nil
+}
+
+// onboardResult is what the onboarding before the run saw.
+type onboardResult struct {
+	Customers   int     `json:"customers"`
+	Concurrency int     `json:"concurrency"`
+	Seconds     float64 `json:"seconds"`
+	// Answers503 counts the 503 answers (each retried by the client),
+	// Answers5xx every 5xx answer, 503 included.
+	Answers503 int64 `json:"answers_503"`
+	Answers5xx int64 `json:"answers_5xx"`
+}
+
+// statusCounter counts the server's 5xx answers that pass through it.
+type statusCounter struct {
+	next       http.RoundTripper
+	n5xx, n503 atomic.Int64
+}
+
+func (c *statusCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err == nil && resp.StatusCode >= 500 {
+		c.n5xx.Add(1)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			c.n503.Add(1)
+		}
+	}
+	return resp, err
 }
 
 const benchName = "Bench Customer"

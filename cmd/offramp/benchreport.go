@@ -29,7 +29,8 @@ type benchReport struct {
 	PairsTarget    int     `json:"pairs_target,omitempty"`
 	DurationTarget float64 `json:"duration_target_seconds,omitempty"`
 
-	Preload *preloadResult `json:"preload,omitempty"`
+	Preload    *preloadResult `json:"preload,omitempty"`
+	Onboarding *onboardResult `json:"onboarding,omitempty"`
 
 	// Pairs counts the pairs completed (both calls succeeded),
 	// PairsFailed those where the quotation or the initiate failed.
@@ -56,7 +57,10 @@ type benchReport struct {
 	OtherCPUSeconds   *float64 `json:"other_cpu_seconds,omitempty"`
 	// BatchSizes is nil when the server does not export the histogram.
 	BatchSizes *batchSizes `json:"batch_sizes"`
-	Raw        *rawResult  `json:"raw_commits"`
+	// Transactions is nil when the server does not export its write
+	// transactions and their retries (only PostgreSQL does).
+	Transactions *txRetries `json:"transactions,omitempty"`
+	Raw          *rawResult `json:"raw_commits"`
 	// RawRatio is PairsPerSecond / Raw.PerSecond.
 	RawRatio *float64 `json:"pairs_per_raw_commit,omitempty"`
 
@@ -91,6 +95,24 @@ type serverFigures struct {
 	PostgresCPUSeconds     *float64 `json:"postgres_cpu_seconds,omitempty"`
 	PostgresCPUMsPerPayout *float64 `json:"postgres_cpu_ms_per_payout,omitempty"`
 }
+
+// txRetries are the server's write transactions during the run and the
+// attempts it ran again (PostgreSQL).
+type txRetries struct {
+	Updates float64 `json:"updates"`
+	Retries float64 `json:"retries"`
+	// PerUpdate is Retries / Updates.
+	PerUpdate float64            `json:"retries_per_update"`
+	ByCause   map[string]float64 `json:"retries_by_cause"`
+	Exhausted float64            `json:"retry_budget_exhausted"`
+}
+
+// Metrics of sqlstore on PostgreSQL.
+const (
+	updatesMetric   = "offramp_store_updates_total"
+	retriesMetric   = "offramp_store_update_retries_total"
+	exhaustedMetric = "offramp_store_update_retry_budget_exhausted_total"
+)
 
 type batchSizes struct {
 	Commits float64       `json:"commits"`
@@ -212,6 +234,28 @@ func (r *benchReport) addServer(before, after benchSnapshot, payouts int64) {
 		}
 		r.BatchSizes = bs
 	}
+	if ua, ok := promValue(after.metrics, updatesMetric, nil); ok {
+		ub, _ := promValue(before.metrics, updatesMetric, nil)
+		tr := &txRetries{Updates: ua - ub, ByCause: map[string]float64{}}
+		for _, smp := range after.metrics {
+			if smp.name != retriesMetric {
+				continue
+			}
+			cause := smp.labels["cause"]
+			was, _ := promValue(before.metrics, retriesMetric, map[string]string{"cause": cause})
+			if d := smp.value - was; d > 0 {
+				tr.ByCause[cause] = d
+				tr.Retries += d
+			}
+		}
+		ea, _ := promValue(after.metrics, exhaustedMetric, nil)
+		eb, _ := promValue(before.metrics, exhaustedMetric, nil)
+		tr.Exhausted = ea - eb
+		if tr.Updates > 0 {
+			tr.PerUpdate = tr.Retries / tr.Updates
+		}
+		r.Transactions = tr
+	}
 	if after.metrics != nil {
 		r.JobBacklog = map[string]int{}
 		for _, smp := range after.metrics {
@@ -259,6 +303,9 @@ func (r *benchReport) print(w io.Writer, asJSON bool) error {
 	line("bench", "%d clients, %s, %d customers, %s on %s, %d CPUs%s", r.Concurrency, run, r.Customers, where, db, r.CPUs, flagsNote(r))
 	if p := r.Preload; p != nil {
 		line("preload", "%d payouts in %.1f s (%.0f payouts/s), %d customers", p.Payouts, p.Seconds, p.PerSecond, p.Customers)
+	}
+	if o := r.Onboarding; o != nil {
+		line("onboarding", "%d customers, %d at once, in %.1f s; %d answers 503 (retried), %d 5xx in all", o.Customers, o.Concurrency, o.Seconds, o.Answers503, o.Answers5xx)
 	}
 	line("pairs", "%d completed, %d failed in %.2f s", r.Pairs, r.PairsFailed, r.Seconds)
 	line("pairs/s", "%.1f", r.PairsPerSecond)
@@ -326,6 +373,19 @@ func (r *benchReport) print(w io.Writer, asJSON bool) error {
 			split = fmt.Sprintf(": server %.2f, clients %.2f%s, other %.2f", *s.CPUSeconds, *r.ClientCPUSeconds, pg, *r.OtherCPUSeconds)
 		}
 		line("machine CPU busy", "%.0f%% of %d CPUs (%.2f CPU-s%s)", *r.MachineCPUBusy*100, r.CPUs, *r.MachineCPUSeconds, split)
+	}
+	if t := r.Transactions; t != nil {
+		causes := make([]string, 0, len(t.ByCause))
+		for c, n := range t.ByCause {
+			causes = append(causes, fmt.Sprintf("%s %.0f", c, n))
+		}
+		sort.Strings(causes)
+		detail := ""
+		if len(causes) > 0 {
+			detail = " (" + strings.Join(causes, ", ") + ")"
+		}
+		line("transactions", "%.0f write transactions, %.0f attempts run again%s: %.3f per transaction; %.0f out of retry budget",
+			t.Updates, t.Retries, detail, t.PerUpdate, t.Exhausted)
 	}
 	if b := r.BatchSizes; b == nil {
 		line("batch sizes", "not exported by this server")
