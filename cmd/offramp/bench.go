@@ -79,11 +79,14 @@ settings (not its webhook URL either), and reads CPU and memory from the
 server's /metrics. Mind that server's daily limit (₹2,00,000 per customer by
 default): spread the pairs over more customers with --customers.
 
-Before the run it onboards --customers customers through the API (create, KYC,
-bank account, each made VERIFIED with the sandbox's mock endpoints). While it
+Before the run it onboards --customers customers through the API, up to
+--onboard-concurrency at once (create, KYC, bank account, each made VERIFIED
+with the sandbox's mock endpoints). While it
 runs it prints a progress line on standard error about once a second. Then it
 prints (one JSON object with --json):
 
+  onboarding          customers onboarded, how many at once, how long it took, and the server's
+                      503 answers (each retried by the client) and 5xx answers meanwhile
   pairs               pairs completed and failed, and the wall time of the run
   pairs/s             completed pairs per second of wall time: payouts initiated per second
   latency <call>      p50, p90, p99 and max, in milliseconds, of each call as the client saw it,
@@ -104,6 +107,9 @@ prints (one JSON object with --json):
   machine CPU busy    share of all the machine's CPUs that was busy during the run, and that
                       CPU time split into server, clients and other (PostgreSQL, and anything
                       else running on the machine: a busy machine skews every figure)
+  transactions        PostgreSQL: the server's write transactions during the run, the attempts
+                      it ran again by cause (serialization, deadlock, numbering, replan), per
+                      transaction, and the transactions that ran out of retry budget (503)
   batch sizes         the server's offramp_store_commit_batch_size histogram over the run (group
                       commit): commits, mean writes per commit, commits per bucket; "not exported
                       by this server" when the server has no such histogram
