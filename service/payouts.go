@@ -88,14 +88,13 @@ func (s *Service) InitiatePayout(ctx context.Context, orgID uuid.UUID, in Initia
 		}
 		return nil
 	})
-	if err != nil && in.IdempotencyKey != "" && offramp.ErrorCode(err) == offramp.CodeConflict {
-		// On PostgreSQL a request racing another with the same key can
-		// lose on the payout's unique keys (the live exchange order, the
-		// client reference) before it can see the winner's record, which
-		// commits with them: the conflict is the winner's payout, replay
-		// it. Whether PostgreSQL reports such a loss as a serialization
-		// failure (retried, then replayed in the Update) or as this
-		// conflict depends on the plans and indexes the two took.
+	if code := offramp.ErrorCode(err); err != nil && in.IdempotencyKey != "" && (code == offramp.CodeConflict || code == offramp.CodeRejected) {
+		// On PostgreSQL a request racing another with the same key reads
+		// no record for the key (the winner's is not committed yet) and
+		// then loses on what the winner took: the payout's unique keys
+		// (the live exchange order, the client reference: a conflict) or
+		// the quotation, which the winner linked (rejected). The winner's
+		// record commits with them: replay its payout.
 		var rec offramp.IdempotencyRecord
 		var won offramp.Payout
 		if verr := s.store.View(ctx, func(tx offramp.ReadTx) error {
