@@ -45,9 +45,10 @@ type crossResult struct {
 	Signature string `json:"signature"`
 }
 
-// runSigner runs a vendor-snippet script over the wire bodies, passed as
-// base64 of their exact bytes so nothing re-encodes them on the way.
-func runSigner(t *testing.T, tool, script string, vf vectorFile, wires [][2]string) []crossResult {
+// requireTool finds a tool the cross-language tests run: in CI its absence
+// is a failure, elsewhere the test is skipped and the checked-in vectors
+// are all that is checked.
+func requireTool(t *testing.T, tool string) string {
 	t.Helper()
 	path, err := exec.LookPath(tool)
 	if err != nil {
@@ -56,17 +57,32 @@ func runSigner(t *testing.T, tool, script string, vf vectorFile, wires [][2]stri
 		}
 		t.Skipf("%s not on PATH: %v", tool, err)
 	}
+	return path
+}
+
+// runSigner runs a vendor-snippet script over the wire bodies, passed as
+// base64 of their exact bytes so nothing re-encodes them on the way.
+func runSigner(t *testing.T, tool, script string, vf vectorFile, wires [][2]string) []crossResult {
+	t.Helper()
+	path := requireTool(t, tool)
+	cmd := exec.Command(path, filepath.Join("testdata", script), vf.APIKey, vf.APISecret, vf.Timestamp)
+	return runSignerCmd(t, cmd, script, wires, 2)
+}
+
+// runSignerCmd feeds the wires to cmd, a signer script taking the
+// protocol of sign.py, which prints perCase results for each wire.
+func runSignerCmd(t *testing.T, cmd *exec.Cmd, script string, wires [][2]string, perCase int) []crossResult {
+	t.Helper()
 	var in bytes.Buffer
 	for _, w := range wires {
 		in.WriteString(w[0] + "\t" + base64.StdEncoding.EncodeToString([]byte(w[1])) + "\n")
 	}
-	cmd := exec.Command(path, filepath.Join("testdata", script), vf.APIKey, vf.APISecret, vf.Timestamp)
 	cmd.Stdin = &in
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", tool, script, err, stderr.String())
+		t.Fatalf("%s: %v\n%s", cmd, err, stderr.String())
 	}
 	var res []crossResult
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -85,7 +101,7 @@ func runSigner(t *testing.T, tool, script string, vf vectorFile, wires [][2]stri
 		}
 		res = append(res, r)
 	}
-	if want := 2 * len(wires); len(res) != want {
+	if want := perCase * len(wires); len(res) != want {
 		t.Fatalf("%s: %d results, want %d", script, len(res), want)
 	}
 	return res
@@ -199,4 +215,90 @@ func TestCrossLanguage(t *testing.T) {
 func toolVersion(tool, flag string) string {
 	out, _ := exec.Command(tool, flag).CombinedOutput()
 	return string(out)
+}
+
+// jacksonJars are the jars Sign.java needs, where Debian's
+// libjackson2-databind-java (and the core and annotations packages it
+// pulls in) installs them.
+var jacksonJars = []string{
+	"/usr/share/java/jackson-databind.jar",
+	"/usr/share/java/jackson-core.jar",
+	"/usr/share/java/jackson-annotations.jar",
+}
+
+// TestCrossLanguageJava runs DollarPe's Java snippet (testdata/Sign.java,
+// with the real Jackson) over the wires of java_vectors.json and the
+// extras, and checks that it still sends and signs what java_vectors.json
+// records, that Verify gives the recorded outcome, and that Canonicalize
+// reproduces Jackson's string for the extras. Like TestCrossLanguage it
+// needs its tools (java and the Jackson jars) in CI and skips without them
+// elsewhere; TestJavaVectors checks the recorded vectors either way.
+func TestCrossLanguageJava(t *testing.T) {
+	java := requireTool(t, "java")
+	for _, jar := range jacksonJars {
+		if _, err := os.Stat(jar); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("Jackson is required in CI (apt-get install libjackson2-databind-java): %v", err)
+			}
+			t.Skipf("Jackson not installed (apt-get install libjackson2-databind-java): %v", err)
+		}
+	}
+	vf := loadJavaVectors(t)
+	var wires [][2]string
+	vectors := map[string]vectorSigner{}
+	for _, c := range vf.Cases {
+		wires = append(wires, [2]string{c.Name, c.Wire})
+		vectors[c.Name] = c.signer(t, signerJavaDocs)
+	}
+	for _, x := range crossExtras {
+		wires = append(wires, [2]string{x.name, x.wire})
+	}
+	// Run as a single source file (JDK 11+): nothing is compiled into
+	// the tree.
+	cmd := exec.Command(java, "-cp", strings.Join(jacksonJars, string(os.PathListSeparator)),
+		filepath.Join("testdata", "Sign.java"), vf.APIKey, vf.APISecret, vf.Timestamp)
+	results := runSignerCmd(t, cmd, "Sign.java", wires, 1)
+
+	seenVectors := 0
+	for _, r := range results {
+		t.Run(r.Case, func(t *testing.T) {
+			if r.Signer != signerJavaDocs {
+				t.Fatalf("signer %q, want %s", r.Signer, signerJavaDocs)
+			}
+			if got := Sign(vf.APIKey, vf.APISecret, vf.Timestamp, []byte(r.Signs)); got != r.Signature {
+				t.Fatalf("Sign = %s, Java signed %s", got, r.Signature)
+			}
+			if v, ok := vectors[r.Case]; ok {
+				seenVectors++
+				if r.Sends != v.Sends || r.Signs != v.Signs || r.Signature != v.Signature {
+					t.Errorf("Jackson's output changed (regenerate with Sign.java --write):\n sends %q\n  want %q\n signs %q\n  want %q",
+						r.Sends, v.Sends, r.Signs, v.Signs)
+				}
+				for _, allow := range []bool{false, true} {
+					want := v.Strict
+					if allow {
+						want = v.AllowJS
+					}
+					if got := outcome(Verify(vf.APIKey, vf.APISecret, vf.Timestamp, []byte(r.Sends), r.Signature, allow)); got != want {
+						t.Errorf("allowJSReplacer=%v: Verify = %s, want %s", allow, got, want)
+					}
+				}
+				return
+			}
+			canon, err := Canonicalize([]byte(r.Sends), FormJavaTreeMap)
+			if err != nil || string(canon) != r.Signs {
+				t.Errorf("Canonicalize(java_treemap, %q)\n got %q, %v\nwant %q", r.Sends, canon, err, r.Signs)
+			}
+			if got := outcome(Verify(vf.APIKey, vf.APISecret, vf.Timestamp, []byte(r.Sends), r.Signature, false)); !isAccept(got) || got == string(FormJSReplacer) {
+				t.Errorf("Verify = %s, want a safe form", got)
+			}
+		})
+	}
+	if seenVectors != len(vf.Cases) {
+		t.Errorf("%d vector results, want %d", seenVectors, len(vf.Cases))
+	}
+	if t.Failed() {
+		t.Log("Java and Jackson versions may differ from those the vectors were made with (OpenJDK 17, Jackson 2.14):",
+			strings.TrimSpace(toolVersion("java", "-version")))
+	}
 }

@@ -9,10 +9,19 @@ import (
 	"testing"
 )
 
-var allForms = []Form{FormPythonDefault, FormCompactUTF8, FormCompactASCII, FormJSReplacer}
+var allForms = []Form{FormPythonDefault, FormCompactUTF8, FormCompactASCII, FormJSReplacer, FormJavaTreeMap}
 
 func FuzzCanonicalize(f *testing.F) {
 	for _, c := range loadVectors(f).Cases {
+		f.Add([]byte(c.Wire))
+		for _, s := range c.Signers {
+			f.Add([]byte(s.Sends))
+		}
+	}
+	// The Java vectors add wires with unsorted nested keys in Jackson's
+	// own output (uppercase \u00XX, 1.0E21), which the Java form keeps in
+	// wire order.
+	for _, c := range loadJavaVectors(f).Cases {
 		f.Add([]byte(c.Wire))
 		for _, s := range c.Signers {
 			f.Add([]byte(s.Sends))
@@ -63,6 +72,12 @@ func FuzzCanonicalize(f *testing.F) {
 				t.Fatalf("%s not idempotent:\n once  %q\n twice %q, %v", form, outs[form], again, err)
 			}
 		}
+		// The Java form differs from compact UTF-8 only in nested key order
+		// and the case of \u00XX hex, so re-sorting it gives compact UTF-8:
+		// it covers every key and value, unlike the JS replacer.
+		if again, err := Canonicalize(outs[FormJavaTreeMap], FormCompactUTF8); err != nil || !bytes.Equal(again, outs[FormCompactUTF8]) {
+			t.Fatalf("java_treemap re-sorted is not compact UTF-8:\n java   %q\n sorted %q\n want   %q, %v", outs[FormJavaTreeMap], again, outs[FormCompactUTF8], err)
+		}
 		// ensure_ascii forms are printable ASCII only.
 		for _, form := range []Form{FormPythonDefault, FormCompactASCII} {
 			for _, c := range outs[form] {
@@ -81,7 +96,7 @@ func FuzzCanonicalize(f *testing.F) {
 			t.Fatalf("accepted a body encoding/json rejects: %q", body)
 		}
 		want := decodeGo(t, body)
-		for _, form := range []Form{FormPythonDefault, FormCompactUTF8, FormCompactASCII} {
+		for _, form := range []Form{FormPythonDefault, FormCompactUTF8, FormCompactASCII, FormJavaTreeMap} {
 			if got := decodeGo(t, outs[form]); !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s changed the value:\n in  %q\n out %q", form, body, outs[form])
 			}

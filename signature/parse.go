@@ -28,8 +28,14 @@ const (
 // costs ~16 MiB of tree rather than ~50.
 type value struct {
 	kind kind
-	text string
-	c    *composite // objects and arrays only
+	// wirePos is, for an object member's value, the member's position on
+	// the wire. It is kept through the key sort so that composite.wire can
+	// be built without another pass, and it sits in the padding after
+	// kind, so value stays 32 bytes. (2^32 members would take a body of
+	// over 16 GiB.)
+	wirePos uint32
+	text    string
+	c       *composite // objects and arrays only
 }
 
 type composite struct {
@@ -38,6 +44,11 @@ type composite struct {
 	// nil when that order equals the code-point order, which is the case
 	// unless a key has a character at or above U+E000.
 	utf16 []int
+	// wire holds member indices in the order the keys came on the wire,
+	// which is the order Jackson writes a nested map in (FormJavaTreeMap).
+	// It is nil when the wire order is the code-point order, and always
+	// for the top-level object, which no form writes in wire order.
+	wire  []int
 	elems []value // array elements
 }
 
@@ -147,6 +158,7 @@ func (p *parser) object() (value, error) {
 		return v, nil
 	}
 	needUTF16 := false
+	inOrder := true // keys so far came in strictly increasing code-point order
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
@@ -169,6 +181,10 @@ func (p *parser) object() (value, error) {
 		if err != nil {
 			return value{}, err
 		}
+		if n := len(c.members); n > 0 && inOrder && key <= c.members[n-1].key {
+			inOrder = false
+		}
+		val.wirePos = uint32(len(c.members))
 		c.members = append(c.members, member{key: key, val: val})
 		p.skipSpace()
 		if p.pos >= len(p.data) {
@@ -194,6 +210,14 @@ func (p *parser) object() (value, error) {
 	for i := 1; i < len(c.members); i++ {
 		if c.members[i].key == c.members[i-1].key {
 			return value{}, fmt.Errorf("%w: duplicate object key %s", ErrMalformed, quoteForError(c.members[i].key))
+		}
+	}
+	if !inOrder && p.depth > 0 {
+		// Only nested objects: FormJavaTreeMap sorts the top level (the
+		// TreeMap) and every other form sorts all levels.
+		c.wire = make([]int, len(c.members))
+		for i := range c.members {
+			c.wire[c.members[i].val.wirePos] = i
 		}
 	}
 	if needUTF16 {

@@ -6,7 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-const hexDigits = "0123456789abcdef" // both Python and JS write lowercase hex
+const (
+	hexDigits      = "0123456789abcdef" // both Python and JS write lowercase hex
+	upperHexDigits = "0123456789ABCDEF" // Jackson writes uppercase (\u001F)
+)
 
 // renderer writes one parsed value in one Form.
 type renderer struct {
@@ -15,6 +18,13 @@ type renderer struct {
 	keySep   string // between a key and its value
 	asciiEsc bool   // Python ensure_ascii escaping instead of JSON.stringify's
 	utf16    bool   // sort keys by UTF-16 code units instead of code points
+
+	// Java TreeMap: Jackson escaping, and nested objects in wire order.
+	// depth counts the containers around the value being rendered (kept
+	// for every form, read only for this one), so the top-level object, at
+	// depth 0, is the only one sorted.
+	jackson bool
+	depth   int
 
 	// JS replacer only.
 	replacer       bool
@@ -43,6 +53,10 @@ func render(root *value, form Form, buf []byte) []byte {
 	case FormJSReplacer:
 		r.utf16, r.replacer = true, true
 		r.initWhitelist(root)
+	case FormJavaTreeMap:
+		// TreeMap<String, ?> orders by String.compareTo, which compares
+		// UTF-16 code units, as JS's sort does.
+		r.utf16, r.jackson = true, true
 	}
 	r.value(root)
 	return r.buf
@@ -87,6 +101,14 @@ func isIndex(key string, n int) bool {
 
 // order returns the index of the i-th member in this renderer's key order.
 func (r *renderer) order(v *composite, i int) int {
+	if r.jackson && r.depth > 0 {
+		// Below the TreeMap, Jackson writes each map in its own
+		// iteration order, which is the order the client sent it in.
+		if v.wire != nil {
+			return v.wire[i]
+		}
+		return i // wire order was code-point order
+	}
 	if r.utf16 && v.utf16 != nil {
 		return v.utf16[i]
 	}
@@ -101,12 +123,14 @@ func (r *renderer) value(v *value) {
 		r.buf = append(r.buf, v.text...)
 	case kindArray:
 		r.buf = append(r.buf, '[')
+		r.depth++
 		for i := range v.c.elems {
 			if i > 0 {
 				r.buf = append(r.buf, r.itemSep...)
 			}
 			r.value(&v.c.elems[i])
 		}
+		r.depth--
 		r.buf = append(r.buf, ']')
 	case kindObject:
 		if r.replacer {
@@ -121,7 +145,9 @@ func (r *renderer) value(v *value) {
 			m := &v.c.members[r.order(v.c, i)]
 			r.string(m.key)
 			r.buf = append(r.buf, r.keySep...)
+			r.depth++
 			r.value(&m.val)
+			r.depth--
 		}
 		r.buf = append(r.buf, '}')
 	}
@@ -196,9 +222,12 @@ func (r *renderer) replacerObject(v *value) {
 }
 
 func (r *renderer) string(s string) {
-	if r.asciiEsc {
+	switch {
+	case r.asciiEsc:
 		r.buf = appendPythonASCII(r.buf, s)
-	} else {
+	case r.jackson:
+		r.buf = appendJackson(r.buf, s)
+	default:
 		r.buf = appendJS(r.buf, s)
 	}
 }
@@ -283,6 +312,34 @@ func appendJS(buf []byte, s string) []byte {
 			buf = append(buf, '\\', e)
 		} else {
 			buf = appendU4(buf, rune(c))
+		}
+		run = i + 1
+	}
+	buf = append(buf, s[run:]...)
+	return append(buf, '"')
+}
+
+// appendJackson quotes s as Jackson's default ObjectMapper does (measured
+// with jackson-core 2.14.1 on OpenJDK 17, see testdata/Sign.java): the
+// short escapes \" \\ \b \t \n \f \r, every other control character as
+// \u00XX with UPPERCASE hex (\u000B, \u001F), and everything else raw:
+// DEL, U+2028/U+2029, '/', '<', '>', '&', the apostrophe and all non-ASCII
+// (the client encodes the String as UTF-8). Only the case of the hex digits
+// separates it from JSON.stringify. Lone surrogates, which Java's UTF-8
+// encoder turns into '?', cannot occur: the parser rejects them.
+func appendJackson(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf = append(buf, s[run:i]...)
+		if e := shortEscape(c); e != 0 {
+			buf = append(buf, '\\', e)
+		} else {
+			buf = append(buf, '\\', 'u', '0', '0', upperHexDigits[c>>4], upperHexDigits[c&0xF])
 		}
 		run = i + 1
 	}

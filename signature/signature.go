@@ -58,12 +58,25 @@ const (
 	// exactly: the sorted top-level keys are a whitelist applied at every
 	// depth, so nested objects lose keys. Unsafe; see ErrNestedUnsigned.
 	FormJSReplacer Form = "js_replacer"
+	// FormJavaTreeMap is DollarPe's Java snippet,
+	// objectMapper.writeValueAsString(new TreeMap<>(body)) with Jackson's
+	// default ObjectMapper: compact, raw UTF-8, top-level keys sorted by
+	// UTF-16 code units (String.compareTo), nested objects in the order
+	// they came on the wire (Jackson writes each map in its iteration
+	// order, and the client sent the same maps with the same mapper), and
+	// Jackson's escaping: JSON.stringify's, except \u00XX is uppercase.
+	// Every key and value is covered, so it is a safe form; it only
+	// depends on nested key order, which a proxy that re-serialises the
+	// body would break.
+	FormJavaTreeMap Form = "java_treemap"
 )
 
 // verifyOrder is the order Verify tries the safe forms in. Compact ASCII
 // comes first because it is the documented canonical form, so bodies that
-// render identically in several forms report that one.
-var verifyOrder = [...]Form{FormCompactASCII, FormCompactUTF8, FormPythonDefault}
+// render identically in several forms report that one. The Java form comes
+// last: for bodies whose nested keys came sorted and without control
+// characters it equals compact UTF-8, and is then reported as that.
+var verifyOrder = [...]Form{FormCompactASCII, FormCompactUTF8, FormPythonDefault, FormJavaTreeMap}
 
 // Sign returns base64(HMAC-SHA256(secret, apiKey|timestamp|canonical)).
 func Sign(apiKey, secret, timestamp string, canonical []byte) string {
@@ -81,7 +94,7 @@ func Sign(apiKey, secret, timestamp string, canonical []byte) string {
 // except for an unknown form.
 func Canonicalize(body []byte, form Form) ([]byte, error) {
 	switch form {
-	case FormPythonDefault, FormCompactUTF8, FormCompactASCII, FormJSReplacer:
+	case FormPythonDefault, FormCompactUTF8, FormCompactASCII, FormJSReplacer, FormJavaTreeMap:
 	default:
 		return nil, fmt.Errorf("signature: unknown form %q", string(form))
 	}
@@ -93,8 +106,9 @@ func Canonicalize(body []byte, form Form) ([]byte, error) {
 }
 
 // Verify checks sig against the body rendered in FormCompactASCII,
-// FormCompactUTF8 and FormPythonDefault (and FormJSReplacer only if
-// allowJSReplacer), and returns the form that matched.
+// FormCompactUTF8, FormPythonDefault and FormJavaTreeMap (and
+// FormJSReplacer only if allowJSReplacer), and returns the form that
+// matched.
 //
 // If none matched but FormJSReplacer would have, it returns
 // ErrNestedUnsigned so the caller can tell the integrator to fix their

@@ -204,6 +204,8 @@ func TestCanonicalizeForms(t *testing.T) {
 				FormCompactASCII:  `{"s":"\u0000\u0001\u001f\b\f\n\r\t \"\\/<>&'\u007f\u2028\u2029\u00e9\u00e9\ud83d\ude00\ufeff\uffff"}`,
 				FormCompactUTF8:   `{"s":"\u0000\u0001\u001f\b\f\n\r\t \"\\/<>&'` + del + ls + ps + "éé😀\ufeff\uffff" + `"}`,
 				FormJSReplacer:    `{"s":"\u0000\u0001\u001f\b\f\n\r\t \"\\/<>&'` + del + ls + ps + "éé😀\ufeff\uffff" + `"}`,
+				// Jackson: as JS but uppercase hex (measured, Sign.java).
+				FormJavaTreeMap: `{"s":"\u0000\u0001\u001F\b\f\n\r\t \"\\/<>&'` + del + ls + ps + "éé😀\ufeff\uffff" + `"}`,
 			},
 		},
 		{
@@ -214,6 +216,7 @@ func TestCanonicalizeForms(t *testing.T) {
 				FormCompactASCII:  `[12345678901234567890,1e21,-0.0,100.0,1E2,-1.5e-7,0.1e+1,0,-0]`,
 				FormCompactUTF8:   `[12345678901234567890,1e21,-0.0,100.0,1E2,-1.5e-7,0.1e+1,0,-0]`,
 				FormJSReplacer:    `[12345678901234567890,1e21,-0.0,100.0,1E2,-1.5e-7,0.1e+1,0,-0]`,
+				FormJavaTreeMap:   `[12345678901234567890,1e21,-0.0,100.0,1E2,-1.5e-7,0.1e+1,0,-0]`,
 			},
 		},
 		{
@@ -224,12 +227,14 @@ func TestCanonicalizeForms(t *testing.T) {
 				FormCompactASCII:  `{"o":{"":6,"z":5,"zz":7,"\u00e9":4,"\ue000":3,"\ufb01":1,"\ud83d\ude00":2}}`,
 				FormCompactUTF8:   `{"o":{"":6,"z":5,"zz":7,"é":4,"😀":2,"` + "\ue000" + `":3,"ﬁ":1}}`,
 				FormJSReplacer:    `{"o":{}}`,
+				// Nested: wire order, whatever the keys.
+				FormJavaTreeMap: `{"o":{"ﬁ":1,"😀":2,"` + "\ue000" + `":3,"é":4,"z":5,"":6,"zz":7}}`,
 			},
 		},
 		{
 			name: "top-level scalars",
 			body: ` "é" `,
-			want: map[Form]string{FormPythonDefault: `"\u00e9"`, FormCompactASCII: `"\u00e9"`, FormCompactUTF8: `"é"`, FormJSReplacer: `"é"`},
+			want: map[Form]string{FormPythonDefault: `"\u00e9"`, FormCompactASCII: `"\u00e9"`, FormCompactUTF8: `"é"`, FormJSReplacer: `"é"`, FormJavaTreeMap: `"é"`},
 		},
 		{
 			name: "literals and empties",
@@ -238,6 +243,7 @@ func TestCanonicalizeForms(t *testing.T) {
 				FormPythonDefault: `{"e": [], "f": false, "n": null, "o": {}, "t": true}`,
 				FormCompactUTF8:   `{"e":[],"f":false,"n":null,"o":{},"t":true}`,
 				FormJSReplacer:    `{"e":[],"f":false,"n":null,"o":{},"t":true}`,
+				FormJavaTreeMap:   `{"e":[],"f":false,"n":null,"o":{},"t":true}`,
 			},
 		},
 		// JS replacer cases checked against node v20 (see also crosslang_test.go).
@@ -278,7 +284,7 @@ func TestCanonicalizeForms(t *testing.T) {
 		})
 	}
 
-	if _, err := Canonicalize([]byte("{}"), Form("java_treemap")); err == nil || errors.Is(err, ErrMalformed) {
+	if _, err := Canonicalize([]byte("{}"), Form("java_hashmap")); err == nil || errors.Is(err, ErrMalformed) {
 		t.Errorf("unknown form: got %v, want a non-ErrMalformed error", err)
 	}
 }
