@@ -35,6 +35,9 @@ const (
 	CodeTooLarge Code = "payload_too_large"
 	// CodeUnavailable: the service cannot take the request right now
 	// (shutting down, storage unavailable); safe to retry.
+	// CodeInProgress: an earlier copy of this signed request is still
+	// running; send it again shortly for its answer (409, Retry-After).
+	CodeInProgress  Code = "request_in_progress"
 	CodeUnavailable Code = "unavailable"
 	// CodeInternal: a bug or an unexpected failure. Details are logged,
 	// never returned.

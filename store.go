@@ -182,9 +182,11 @@ type ReadTx interface {
 	// FAILED or REFUNDED and have no exchange transfer id yet.
 	UnlinkedPayouts(ctx context.Context) ([]Payout, error)
 
-	// SignatureUsed reports whether a request signature of orgID was
-	// recorded by UseSignature (and not purged yet).
-	SignatureUsed(ctx context.Context, orgID uuid.UUID, signature string) (bool, error)
+	// SignatureRecord returns what was recorded of a request signature of
+	// orgID (UseSignature), with its stored response once the request
+	// finished: ErrNotFound when the signature was not seen (or its record
+	// was purged).
+	SignatureRecord(ctx context.Context, orgID uuid.UUID, signature string) (SignatureRecord, error)
 
 	// LimitUsage is the amount of the daily limit a customer used on day
 	// (zero when nothing was recorded).
@@ -422,10 +424,18 @@ type Tx interface {
 	// (410 Gone) or enabled again.
 	SetOrgWebhookDisabled(ctx context.Context, orgID uuid.UUID, disabled bool) error
 
-	// UseSignature records that a request signature was used. It returns
-	// false if the same signature was already recorded: a replay. Records
-	// may be forgotten after expiresAt.
-	UseSignature(ctx context.Context, orgID uuid.UUID, signature string, expiresAt time.Time) (bool, error)
+	// UseSignature records that a request signature was used, by the
+	// request rec describes (its method and target, State SignatureRead
+	// with Target ReadTarget, SignatureRunning, or SignatureDone with the
+	// response). It returns
+	// false, recording nothing, if the signature was already recorded: a
+	// repeat, told apart from a borrowed signature by the record's method
+	// and target. Records may be forgotten after rec.ExpiresAt.
+	UseSignature(ctx context.Context, rec SignatureRecord) (bool, error)
+	// FinishSignature stores the response of the request that recorded
+	// the signature as running: its record becomes SignatureDone.
+	// ErrStale when the record is not running.
+	FinishSignature(ctx context.Context, orgID uuid.UUID, signature string, status int, response []byte) error
 	// PurgeSignatures forgets signature records that expired before now.
 	PurgeSignatures(ctx context.Context, now time.Time) (int, error)
 }

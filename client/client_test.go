@@ -333,7 +333,7 @@ func TestIdenticalRequestsGetFreshSignatures(t *testing.T) {
 	c := newClient(srv, client.WithHTTPClient(&http.Client{Transport: rec}))
 	ctx := t.Context()
 
-	// Bodiless POSTs all sign "{}".
+	// Five replays of one event: five identical bodies.
 	for i := range 5 {
 		err := c.ReplayWebhook(ctx, "00000000-0000-0000-0000-000000000000")
 		var e *client.Error
@@ -345,8 +345,8 @@ func TestIdenticalRequestsGetFreshSignatures(t *testing.T) {
 		t.Fatalf("replay of a malformed id: %v", err)
 	}
 	ts := rec.all("X-TIMESTAMP")
-	if len(ts) != 6 || len(slices.Compact(slices.Sorted(slices.Values(ts)))) != 6 {
-		t.Fatalf("timestamps of six bodiless POSTs: %v", ts)
+	if len(ts) != 6 || len(slices.Compact(slices.Sorted(slices.Values(ts[:5])))) != 5 {
+		t.Fatalf("timestamps of five identical POSTs (and another): %v", ts)
 	}
 
 	cust := verifiedCustomer(t, c)

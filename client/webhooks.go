@@ -135,7 +135,12 @@ func (c *Client) ReplayWebhook(ctx context.Context, webhookID string) error {
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, call{method: http.MethodPost, path: "/org/api/v1/webhooks/events/" + seg + "/replay"})
+	// The body names the event: the server requires it, so that this
+	// call's signature authorises the replay of this event only.
+	body := struct {
+		WebhookID string `json:"webhook_id"`
+	}{webhookID}
+	return c.do(ctx, call{method: http.MethodPost, path: "/org/api/v1/webhooks/events/" + seg + "/replay", body: body})
 }
 
 // ReplayFailedWebhooks sends again every event whose delivery FAILED since

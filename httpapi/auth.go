@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -46,12 +47,33 @@ type handlerFunc func(r *http.Request, body []byte) (int, any, error)
 
 // signed wraps an API handler with DollarPe's request authentication: API
 // key, timestamp within ±300 s of the server clock, HMAC signature over the
-// canonical body, and single use for signatures of mutating requests.
+// canonical body, and one request per signature.
 //
-// A mutating request's signature is recorded in the same transaction as
-// the request's work (offramp.SignatureUse): one commit per request. A
-// replay is refused before the handler by a read; two copies racing past
-// that read are told apart by the record, and the loser's work rolls back.
+// DollarPe's signature covers the key, the timestamp and the body, not the
+// method or the path, and timestamps count whole seconds: two identical
+// requests in one second carry one signature. So a signature is recorded
+// with the request it authorised (method and target), and:
+//   - a repeat of a mutating request (same signature, method and target:
+//     a double click, two workers sending one body, a library retrying
+//     after a timeout) gets the first request's answer again, with
+//     Idempotent-Replayed: true, and has no second effect; while the first
+//     still runs, the repeat waits for its answer (409 with Retry-After
+//     if it takes too long);
+//   - a signature used by a mutating request never authorises another
+//     method or target, a GET included, and a signature used by a read
+//     never authorises a write (401 "Signature already used"). All GETs of
+//     one second sign {} and carry one signature, so a read's record names
+//     no target: any read of that second may use it again, as DollarPe's
+//     clients need. Offramp's own body-less extension (an event's webhook
+//     replay) requires a body naming its target, so that no read's
+//     signature could authorise it in any case.
+//
+// A mutating request's signature is recorded as running in the same
+// transaction as the request's work (offramp.SignatureUse), so a crash
+// cannot leave the work without the record; its answer is stored once it
+// is known, before it is sent. A request that wrote nothing records its
+// signature with its answer in one write; one that failed for want of the
+// database (5xx) records nothing and may be sent again as it was.
 func (s *Server) signed(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
@@ -59,35 +81,81 @@ func (s *Server) signed(h handlerFunc) http.Handler {
 		if err == nil {
 			use, err = s.authenticate(r, body)
 		}
+		if errors.Is(err, errRepeat) {
+			s.answerRepeat(w, r, use)
+			return
+		}
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}
-		if use != nil {
-			r = r.WithContext(offramp.WithSignatureUse(r.Context(), use))
+		if use == nil { // a read, its signature recorded already
+			status, data, err := h(r, body)
+			s.write(w, r, status, data, err)
+			return
 		}
+		r = r.WithContext(offramp.WithSignatureUse(r.Context(), use))
 		status, data, err := h(r, body)
-		if use != nil && !use.Recorded() && !errors.Is(err, use.Replay) {
-			// The handler wrote nothing that committed (it only read, or
-			// its work failed): record the signature on its own.
-			if rerr := s.svc.RecordSignature(r.Context()); rerr != nil {
-				err = rerr
+		if info(r.Context()).readSignature {
+			// Its writes failed on the read's record: nothing was done,
+			// and nothing may be (401). Otherwise it only read or was
+			// refused: its own answer, unrecorded.
+			if errors.Is(err, errRepeat) {
+				err = signatureUsed()
+			}
+			s.write(w, r, status, data, err)
+			return
+		}
+		if errors.Is(err, errRepeat) {
+			// An identical request recorded the signature first; this
+			// one's work rolled back.
+			s.answerRepeat(w, r, use)
+			return
+		}
+		var out bufferedResponse
+		s.write(&out, r, status, data, err)
+		ctx := r.Context()
+		switch {
+		case use.Recorded():
+			if ferr := s.svc.FinishSignature(ctx, use, out.status, out.body.Bytes()); ferr != nil {
+				// The work is committed: answer it. A repeat of this
+				// request finds the record running and gets a 409.
+				s.log.WarnContext(ctx, "storing the answer of a signed request failed", "request_id", requestID(ctx), "err", ferr)
+			}
+		case out.status < http.StatusInternalServerError:
+			rec := use.Record()
+			rec.State, rec.StatusCode, rec.Response = offramp.SignatureDone, out.status, out.body.Bytes()
+			fresh, rerr := s.svc.RecordSignature(ctx, rec)
+			if rerr != nil {
+				writeError(w, r, s.log, rerr)
+				return
+			}
+			if !fresh {
+				s.answerRepeat(w, r, use)
+				return
 			}
 		}
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		if info(r.Context()).replayed {
-			w.Header().Set("Idempotent-Replayed", "true")
-		}
-		writeData(w, status, data)
+		s.repeats.done(use.OrgID, use.Signature)
+		out.copyTo(w)
 	})
 }
 
-// signatureUsed answers a replayed mutating request.
+// write answers a handler's result.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, data any, err error) {
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if info(r.Context()).replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeData(w, status, data)
+}
+
+// signatureUsed answers a request whose signature authorised another
+// request.
 func signatureUsed() error {
-	return unauthenticated("Signature already used", "signature", "This signature was already used; sign each request with a new timestamp.")
+	return unauthenticated("Signature already used", "signature", "This signature was already used by another request; sign each request with a new timestamp.")
 }
 
 // authenticate checks a request's credentials; for a mutating request it
@@ -130,23 +198,39 @@ func (s *Server) authenticate(r *http.Request, body []byte) (*offramp.SignatureU
 		s.metrics.jsForm.Inc()
 		s.log.WarnContext(ctx, "accepted JavaScript-snippet signature with unsigned nested keys", "request_id", requestID(ctx), "org_id", org.ID.String())
 	}
-	var use *offramp.SignatureUse
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		used, err := s.svc.SignatureUsed(ctx, org.ID, sig)
-		if err != nil {
+	info(ctx).org = org
+	// Keep the record until the timestamp can no longer pass the window
+	// check, plus a margin for clock steps.
+	use := &offramp.SignatureUse{OrgID: org.ID, Signature: sig, Method: r.Method, Target: r.URL.RequestURI(),
+		ExpiresAt: sent.Add(TimestampWindow + time.Minute), Replay: errRepeat}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if err := s.useReadSignature(ctx, use); err != nil {
 			return nil, err
 		}
-		if used {
+		use = nil
+	} else {
+		rec, err := s.svc.SignatureRecord(ctx, org.ID, sig)
+		switch {
+		case err == nil && rec.Same(use.Method, use.Target):
+			return use, errRepeat
+		case err == nil && rec.State == offramp.SignatureRead && len(bytes.TrimSpace(body)) > 0:
+			// A body of {} signs what every GET of its second signs: the
+			// client's own request (DollarPe's error rows send {}) or a
+			// read's headers with a body added. It is answered, but it
+			// cannot write: its signature cannot be recorded, and every
+			// write of the request fails on it (see signed).
+			info(ctx).readSignature = true
+		case err == nil:
+			// Another request's signature, or a read's headers sent
+			// without a body.
 			return nil, signatureUsed()
+		case !errors.Is(err, offramp.ErrNotFound):
+			return nil, err
 		}
-		// Keep the record until the timestamp can no longer pass the
-		// window check, plus a margin for clock steps.
-		use = &offramp.SignatureUse{OrgID: org.ID, Signature: sig, ExpiresAt: sent.Add(TimestampWindow + time.Minute), Replay: signatureUsed()}
 	}
 	// Only now, with the signature verified (the key alone is public) and
-	// the request not a replay, does the request count as a use of the
+	// the request not a repeat, does the request count as a use of the
 	// key: written back at most once a minute per key.
 	s.svc.KeyUsed(ctx, org)
-	info(ctx).org = org
 	return use, nil
 }

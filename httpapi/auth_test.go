@@ -2,10 +2,16 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/offramp/offramp"
 	"github.com/offramp/offramp/signature"
@@ -114,35 +120,184 @@ func TestTimestampWindowEdges(t *testing.T) {
 	}
 }
 
-func TestMutatingSignatureIsSingleUse(t *testing.T) {
-	e := newEnv(t)
-	c := e.client()
-	body := []byte(`{"webhook_url":"https://exchange.example/hooks"}`)
-	ts := strconv.FormatInt(e.Clock.Now().Unix(), 10)
-	canon, _ := signature.Canonicalize(body, signature.FormPythonDefault)
+// signedReq builds a request with fixed headers, as a client library
+// sending the same request again would.
+func signedReq(t *testing.T, c *client, method, url string, body []byte, ts string) func() *http.Request {
+	t.Helper()
+	toSign := body
+	if len(toSign) == 0 {
+		toSign = []byte("{}")
+	}
+	canon, err := signature.Canonicalize(toSign, signature.FormPythonDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sig := signature.Sign(c.key, c.secret, ts, canon)
-	mk := func(path string) *http.Request {
-		req, _ := http.NewRequest("POST", e.URL+path, bytes.NewReader(body))
+	return func() *http.Request {
+		req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-API-KEY", c.key)
 		req.Header.Set("X-TIMESTAMP", ts)
 		req.Header.Set("X-SIGNATURE", sig)
 		return req
 	}
-	expectOK(t, send(t, mk("/org/api/v1/organizations/api-webhooks")), 200)
-	expectErr(t, send(t, mk("/org/api/v1/organizations/api-webhooks")), 401, "", "Signature already used")
-	// The same signature on another path is the same replay.
-	expectErr(t, send(t, mk("/cms/api/v1/customer/create")), 401, "", "Signature already used")
+}
 
-	// GETs are reads: repeating one is harmless and allowed.
-	get := func() *http.Request {
-		req, _ := http.NewRequest("GET", e.URL+"/cms/api/v1/customer/list", nil)
-		req.Header.Set("X-API-KEY", c.key)
-		req.Header.Set("X-TIMESTAMP", ts)
-		req.Header.Set("X-SIGNATURE", signature.Sign(c.key, c.secret, ts, []byte("{}")))
-		return req
+// TestSignatureAuthorisesOneRequest: a repeat of a signed mutating request
+// (same headers, method, path and body) gets the first answer again and
+// has no second effect; the signature authorises no other request, GETs
+// included.
+func TestSignatureAuthorisesOneRequest(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	ts := strconv.FormatInt(e.Clock.Now().Unix(), 10)
+	body := []byte(`{"full_name":"Repeat Customer","email":"repeat@example.com","phone":"9812345670","alpha_3_country_code":"IND"}`)
+	create := signedReq(t, c, "POST", e.URL+"/cms/api/v1/customer/create", body, ts)
+
+	first := send(t, create())
+	expectOK(t, first, 200)
+	if first.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatal("the first answer is marked replayed")
 	}
-	expectOK(t, send(t, get()), 200)
-	expectOK(t, send(t, get()), 200)
+	again := send(t, create())
+	expectOK(t, again, 200)
+	if again.Header.Get("Idempotent-Replayed") != "true" || string(again.Raw) != string(first.Raw) {
+		t.Fatalf("repeat: %q %s, want the first answer %s", again.Header.Get("Idempotent-Replayed"), again.Raw, first.Raw)
+	}
+	if n := c.do("GET", "/cms/api/v1/customer/list", nil).obj(t)["count"].(float64); n != 1 {
+		t.Fatalf("%v customers after a repeated create, want 1", n)
+	}
+
+	// The same signature on another path, or with another method: 401.
+	other := signedReq(t, c, "POST", e.URL+"/org/api/v1/organizations/api-webhooks", body, ts)
+	expectErr(t, send(t, other()), 401, "", "Signature already used")
+	patch := signedReq(t, c, "PATCH", e.URL+"/cms/api/v1/customer/create", body, ts)
+	if r := send(t, patch()); r.Code == 200 {
+		t.Fatalf("PATCH with a POST's signature: %d %s", r.Code, r.Raw)
+	}
+
+	// A refusal is an answer too: repeated, it is the same refusal.
+	bad := signedReq(t, c, "POST", e.URL+"/cms/api/v1/customer/create", []byte(`{"full_name":"No Email"}`), ts)
+	r1 := send(t, bad())
+	r2 := send(t, bad())
+	if r1.Code != 400 || r2.Code != 400 || string(r1.Raw) != string(r2.Raw) || r2.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("repeated refusal: %d %s / %d %s", r1.Code, r1.Raw, r2.Code, r2.Raw)
+	}
+
+	// The create's headers and body sent as a GET: the read is refused.
+	asGet := signedReq(t, c, "GET", e.URL+"/pos/api/v1/payout/fetch-rate", body, ts)
+	expectErr(t, send(t, asGet()), 401, "", "Signature already used")
+
+	// A GET's headers (its signature covers {}) authorise every read of
+	// their second, as DollarPe's scheme makes them, and no write.
+	e.Clock.Advance(time.Second)
+	ts2 := strconv.FormatInt(e.Clock.Now().Unix(), 10)
+	list := signedReq(t, c, "GET", e.URL+"/cms/api/v1/customer/list", nil, ts2)
+	expectOK(t, send(t, list()), 200)
+	expectOK(t, send(t, list()), 200)
+	page2 := signedReq(t, c, "GET", e.URL+"/cms/api/v1/customer/list?page=2", nil, ts2)
+	if r := send(t, page2()); r.Code != 200 {
+		t.Fatalf("a second read in the same second: %d %s", r.Code, r.Raw)
+	}
+	for _, target := range []struct{ method, path string }{
+		{"POST", "/org/api/v1/webhooks/events/" + uuid.NewString() + "/replay"},
+		{"POST", "/org/api/v1/webhooks/replay"},
+		{"POST", "/cms/api/v1/customer/create"},
+		{"PATCH", "/pos/api/v1/payout/update-transfer-id"},
+		{"PATCH", "/cms/api/v1/kyc/update-tax-info"},
+	} {
+		// The read's headers as they are, without a body: refused.
+		borrowed := signedReq(t, c, target.method, e.URL+target.path, nil, ts2)
+		expectErr(t, send(t, borrowed()), 401, "", "Signature already used")
+		// With a body of {} (what the read signed, and what a client
+		// sends to see a documented error): answered, never acted on.
+		empty := signedReq(t, c, target.method, e.URL+target.path, []byte("{}"), ts2)
+		if r := send(t, empty()); r.Code/100 == 2 || r.Code == 401 {
+			t.Fatalf("%s %s with a read's signature and {}: %d %s", target.method, target.path, r.Code, r.Raw)
+		}
+	}
+}
+
+// TestConcurrentRepeatsGetOneAnswer: identical signed requests sent at
+// once (a double click, two workers, a retry racing the original) make
+// one quotation, or one payout, and every copy gets its answer.
+func TestConcurrentRepeatsGetOneAnswer(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	ps := c.readyForPayout("")
+	ts := strconv.FormatInt(e.Clock.Now().Unix(), 10)
+	quote := signedReq(t, c, "POST", e.URL+"/pos/api/v1/payout/quotation",
+		mustJSON(t, map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": "25", "customer_id": ps.customer, "bank_id": ps.bank}), ts)
+	all := func(mk func() *http.Request, n int) []resp {
+		out := make([]resp, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			req := mk()
+			wg.Go(func() {
+				<-start
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				out[i] = resp{Code: res.StatusCode, Header: res.Header, Raw: b}
+			})
+		}
+		close(start)
+		wg.Wait()
+		return out
+	}
+	qs := all(quote, 3)
+	id := ""
+	replayed := 0
+	for _, r := range qs {
+		if r.Code != 200 {
+			t.Fatalf("quotation copy: %d %s", r.Code, r.Raw)
+		}
+		var got struct {
+			Data struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(r.Raw, &got); err != nil {
+			t.Fatal(err)
+		}
+		if id == "" {
+			id = got.Data.ID
+		}
+		if got.Data.ID != id {
+			t.Fatalf("copies answered with quotations %s and %s", id, got.Data.ID)
+		}
+		if r.Header.Get("Idempotent-Replayed") == "true" {
+			replayed++
+		}
+	}
+	if replayed != 2 {
+		t.Fatalf("%d of 3 copies marked replayed, want 2", replayed)
+	}
+
+	initiate := signedReq(t, c, "POST", e.URL+"/pos/api/v1/payout/initiate",
+		mustJSON(t, map[string]any{"quotation_id": id, "customer_id": ps.customer, "exchange_order_id": "repeat-order-1"}), ts)
+	ps1 := all(initiate, 2)
+	if ps1[0].Code != 201 || ps1[1].Code != 201 || string(ps1[0].Raw) != string(ps1[1].Raw) {
+		t.Fatalf("initiate copies: %d %s / %d %s", ps1[0].Code, ps1[0].Raw, ps1[1].Code, ps1[1].Raw)
+	}
+	// And once more later, after both answered.
+	if r := send(t, initiate()); r.Code != 201 || string(r.Raw) != string(ps1[0].Raw) || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("late repeat: %d %s", r.Code, r.Raw)
+	}
+	h := c.do("GET", "/pos/api/v1/payout/history", nil)
+	var page struct {
+		Data struct {
+			Count int `json:"count"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(h.Raw, &page); err != nil || page.Data.Count != 1 {
+		t.Fatalf("history after repeated initiations: %s, want 1 payout", h.Raw)
+	}
 }
 
 func TestMalformedBodies(t *testing.T) {
@@ -239,5 +394,36 @@ func TestHealthAndMetrics(t *testing.T) {
 	_, _ = b.ReadFrom(res.Body)
 	if !strings.Contains(b.String(), `offramp_http_requests_total{code="200",method="GET",route="GET /cms/api/v1/customer/list"}`) {
 		t.Fatalf("metrics lack the request counter:\n%.2000s", b.String())
+	}
+}
+
+// TestRepeatOfAStuckRequest: a request whose work committed but whose
+// answer was never stored (the server died in between) leaves its record
+// running; a repeat waits for the answer, then gets 409 with Retry-After,
+// and never runs the request a second time.
+func TestRepeatOfAStuckRequest(t *testing.T) {
+	// The wait is cut short: the record never finishes, however long the
+	// repeat waited.
+	e := newEnv(t, func(o *envOpts) { o.repeatWait = time.Millisecond })
+	c := e.client()
+	ts := strconv.FormatInt(e.Clock.Now().Unix(), 10)
+	body := []byte(`{"full_name":"Stuck Customer","email":"stuck@example.com","phone":"9812345671","alpha_3_country_code":"IND"}`)
+	create := signedReq(t, c, "POST", e.URL+"/cms/api/v1/customer/create", body, ts)
+	sig := create().Header.Get("X-SIGNATURE")
+	err := e.Store.Update(t.Context(), func(tx offramp.Tx) error {
+		_, err := tx.UseSignature(t.Context(), offramp.SignatureRecord{OrgID: e.Org.ID, Signature: sig, Method: "POST",
+			Target: "/cms/api/v1/customer/create", State: offramp.SignatureRunning, ExpiresAt: e.Clock.Now().Add(6 * time.Minute)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := send(t, create())
+	expectErr(t, r, 409, "", "A request with this signature is still being processed; send it again shortly to get its answer.")
+	if r.ErrCode != "request_in_progress" || r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("stuck repeat: %s, Retry-After %q", r.Raw, r.Header.Get("Retry-After"))
+	}
+	if n := c.do("GET", "/cms/api/v1/customer/list", nil).obj(t)["count"].(float64); n != 0 {
+		t.Fatalf("the repeat of a stuck request ran it: %v customers", n)
 	}
 }

@@ -23,6 +23,7 @@ var httpStatus = map[offramp.Code]int{
 	offramp.CodeRouteNotFound:    http.StatusNotFound,
 	offramp.CodeMethodNotAllowed: http.StatusMethodNotAllowed,
 	offramp.CodeTooLarge:         http.StatusRequestEntityTooLarge,
+	offramp.CodeInProgress:       http.StatusConflict,
 	offramp.CodeUnavailable:      http.StatusServiceUnavailable,
 	offramp.CodeInternal:         http.StatusInternalServerError,
 }

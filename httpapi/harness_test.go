@@ -58,6 +58,8 @@ type envOpts struct {
 	strictWebhooks bool
 	// sandboxPending is the sandbox bank's Pending (accounts 6666, 7777).
 	sandboxPending time.Duration
+	// repeatWait is the server's RepeatWait (0: its default).
+	repeatWait time.Duration
 }
 
 func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
@@ -105,7 +107,7 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 		// Test receivers listen on 127.0.0.1.
 		Webhooks: service.WebhookConfig{AllowPrivate: !o.strictWebhooks},
 	})
-	api := httpapi.New(httpapi.Config{Service: svc, Store: st, Log: log})
+	api := httpapi.New(httpapi.Config{Service: svc, Store: st, Log: log, RepeatWait: o.repeatWait})
 	srv := httptest.NewServer(api.Handler())
 
 	wctx, cancel := context.WithCancel(ctx)

@@ -25,6 +25,10 @@ type reqInfo struct {
 	org offramp.Org
 	// replayed marks an answer repeated for an Idempotency-Key.
 	replayed bool
+	// readSignature marks a mutating request whose signature reads used
+	// (it signs {}, as every GET of its second does): it may answer, but
+	// may not write (see signed).
+	readSignature bool
 }
 
 func info(ctx context.Context) *reqInfo {
@@ -65,6 +69,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	jsForm   prometheus.Counter
+	repeats  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -80,9 +85,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "offramp_signature_js_replacer_total",
 			Help: "Requests accepted with the JavaScript-snippet signature form (nested keys unsigned), for opted-in organizations.",
 		}),
+		repeats: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "offramp_signature_repeats_total",
+			Help: "Repeats of a signed mutating request (same signature, method and target) answered with the first copy's stored answer.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.latency, m.jsForm)
+		reg.MustRegister(m.requests, m.latency, m.jsForm, m.repeats)
 	}
 	return m
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// reason (no rail configured, no fresh rate source, ...). It must not
 	// reveal secrets.
 	Ready func(ctx context.Context) error
+	// RepeatWait is how long a repeat of a signed request waits for the
+	// first copy's answer before it gets 409 (default 10 s).
+	RepeatWait time.Duration
 }
 
 // Server is the HTTP API.
@@ -51,6 +54,11 @@ type Server struct {
 	mux      *http.ServeMux
 	extra    map[string]http.Handler
 	readyFn  func(ctx context.Context) error
+	// repeats wakes requests waiting for an earlier copy's answer; reads
+	// remembers the read signatures recorded (see signed).
+	repeats    repeatWaiters
+	reads      readSignatures
+	repeatWait time.Duration
 }
 
 // New builds the server and its routes.
@@ -62,7 +70,10 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{svc: cfg.Service, store: cfg.Store, log: cfg.Log, registry: cfg.Registry, baseURLs: cfg.BaseURL,
-		extra: cfg.Routes, readyFn: cfg.Ready}
+		extra: cfg.Routes, readyFn: cfg.Ready, repeatWait: cfg.RepeatWait}
+	if s.repeatWait <= 0 {
+		s.repeatWait = repeatWait
+	}
 	s.metrics = newMetrics(cfg.Registry)
 	s.mux = http.NewServeMux()
 	s.routes()

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/offramp/offramp"
@@ -101,8 +102,27 @@ func (s *Server) getWebhookEvent(r *http.Request, _ []byte) (int, any, error) {
 	return http.StatusOK, webhookEventWire(ev.EventDelivery, ev.Attempts), nil
 }
 
-func (s *Server) replayWebhookEvent(r *http.Request, _ []byte) (int, any, error) {
-	d, err := s.svc.ReplayWebhook(r.Context(), orgFrom(r.Context()).ID, r.PathValue("webhook_id"))
+// replayWebhookRequest names the event a replay is for. The path names it
+// too, but DollarPe's signature covers the body and not the path: a body
+// that names its target keeps the signature of a GET (which signs {}) or
+// of another event's replay from authorising this one.
+type replayWebhookRequest struct {
+	WebhookID flexString `json:"webhook_id"`
+}
+
+func (s *Server) replayWebhookEvent(r *http.Request, body []byte) (int, any, error) {
+	var req replayWebhookRequest
+	if err := decode(body, &req); err != nil {
+		return 0, nil, err
+	}
+	id := r.PathValue("webhook_id")
+	switch {
+	case req.WebhookID == "":
+		return 0, nil, offramp.FieldError(offramp.CodeInvalid, "webhook_id", offramp.MsgRequired)
+	case !strings.EqualFold(strings.TrimSpace(string(req.WebhookID)), id):
+		return 0, nil, offramp.FieldError(offramp.CodeInvalid, "webhook_id", "Must be the webhook_id of the path.")
+	}
+	d, err := s.svc.ReplayWebhook(r.Context(), orgFrom(r.Context()).ID, id)
 	if err != nil {
 		return 0, nil, err
 	}

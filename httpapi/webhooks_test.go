@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"github.com/offramp/offramp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/offramp/offramp"
 	"github.com/offramp/offramp/webhook"
 )
 
@@ -160,13 +162,19 @@ func TestWebhookGoneDisablesEndpointAndReplay(t *testing.T) {
 	})
 	// Replaying one delivered event sends it once more.
 	first := c.do("GET", "/org/api/v1/webhooks/events", nil).obj(t)["results"].([]any)[0].(map[string]any)["webhook_id"].(string)
-	expectOK(t, c.do("POST", "/org/api/v1/webhooks/events/"+first+"/replay", nil), 200)
+	// The body must name the event: a body-less replay (whose signature
+	// would be a GET's, {}) or one naming another event is refused.
+	// (Body-less, it signs {} like the GETs of this second: refused as a
+	// read's signature.)
+	expectErr(t, c.do("POST", "/org/api/v1/webhooks/events/"+first+"/replay", nil), 401, "", "Signature already used")
+	expectErr(t, c.do("POST", "/org/api/v1/webhooks/events/"+first+"/replay", map[string]any{"id": first}), 400, "webhook_id", offramp.MsgRequired)
+	expectOK(t, c.do("POST", "/org/api/v1/webhooks/events/"+first+"/replay", map[string]any{"webhook_id": first}), 200)
 	eventually(t, "the replay", func() bool { return len(rcv.got()) == 4 })
 	if got := rcv.got()[3]; got.webhookID != first || got.verifyErr != nil {
 		t.Fatalf("replayed %q (%v), want %q", got.webhookID, got.verifyErr, first)
 	}
-	e.Clock.Advance(time.Second) // a bodiless POST signs {}: a fresh timestamp makes it a new signature
-	expectErr(t, c.do("POST", "/org/api/v1/webhooks/events/not-an-id/replay", nil), 400, "webhook_id", "Webhook event not found or access denied")
+	expectErr(t, c.do("POST", "/org/api/v1/webhooks/events/"+first+"/replay", map[string]any{"webhook_id": uuid.NewString()}), 400, "webhook_id", "Must be the webhook_id of the path.")
+	expectErr(t, c.do("POST", "/org/api/v1/webhooks/events/not-an-id/replay", map[string]any{"webhook_id": "not-an-id"}), 400, "webhook_id", "Webhook event not found or access denied")
 }
 
 func TestWebhookRedirectNotFollowed(t *testing.T) {

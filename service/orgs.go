@@ -109,28 +109,42 @@ func (s *Service) Authenticate(ctx context.Context, apiKey string) (offramp.Org,
 	return o, nil
 }
 
-// RecordSignature records the request signature ctx carries
-// (offramp.SignatureUse) when no write of the request recorded it: a
-// request that wrote nothing, or whose work failed, still uses up its
-// signature. It returns the use's Replay error if the signature was used.
-func (s *Service) RecordSignature(ctx context.Context) error {
-	if u := offramp.SignatureUseFrom(ctx); u == nil || u.Recorded() {
-		return nil
-	}
-	// Store.Update records the signature before running fn.
-	return s.store.Update(ctx, func(offramp.Tx) error { return nil })
-}
-
-// SignatureUsed reports whether a request signature was recorded as used:
-// a read, so that a plain replay is refused before its handler runs.
-func (s *Service) SignatureUsed(ctx context.Context, orgID uuid.UUID, sig string) (bool, error) {
-	var used bool
-	err := s.store.View(ctx, func(tx offramp.ReadTx) error {
+// RecordSignature records a used request signature on its own, for a
+// request whose own writes did not record it (offramp.SignatureUse): a
+// read (SignatureRead), or a mutating request that wrote nothing that
+// committed, with its answer (SignatureDone). It reports false, recording
+// nothing, when the signature was recorded already.
+func (s *Service) RecordSignature(ctx context.Context, rec offramp.SignatureRecord) (bool, error) {
+	// Without the request's SignatureUse: Store.Update would record that
+	// first, as running.
+	ctx = offramp.WithSignatureUse(ctx, nil)
+	var fresh bool
+	err := s.store.Update(ctx, func(tx offramp.Tx) error {
 		var err error
-		used, err = tx.SignatureUsed(ctx, orgID, sig)
+		fresh, err = tx.UseSignature(ctx, rec)
 		return err
 	})
-	return used, err
+	return fresh, err
+}
+
+// FinishSignature stores the answer of the mutating request whose work
+// recorded its signature as running (u.Recorded), for repeats of it.
+func (s *Service) FinishSignature(ctx context.Context, u *offramp.SignatureUse, status int, response []byte) error {
+	ctx = offramp.WithSignatureUse(ctx, nil)
+	return s.store.Update(ctx, func(tx offramp.Tx) error {
+		return tx.FinishSignature(ctx, u.OrgID, u.Signature, status, response)
+	})
+}
+
+// SignatureRecord returns what was recorded of a request signature.
+func (s *Service) SignatureRecord(ctx context.Context, orgID uuid.UUID, sig string) (offramp.SignatureRecord, error) {
+	var rec offramp.SignatureRecord
+	err := s.store.View(ctx, func(tx offramp.ReadTx) error {
+		var err error
+		rec, err = tx.SignatureRecord(ctx, orgID, sig)
+		return err
+	})
+	return rec, err
 }
 
 // SetWebhookURL stores the organization's webhook endpoint and returns it as

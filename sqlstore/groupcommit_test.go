@@ -47,11 +47,25 @@ func newGCFixture(t *testing.T) *gcFixture {
 }
 
 func (f *gcFixture) use(ctx context.Context, tx offramp.Tx, sig string) error {
-	fresh, err := tx.UseSignature(ctx, f.org, sig, f.exp)
+	fresh, err := tx.UseSignature(ctx, testSignature(f.org, sig, f.exp))
 	if err == nil && !fresh {
 		err = fmt.Errorf("signature %s used twice", sig)
 	}
 	return err
+}
+
+// testSignature is the record of a mutating request, running.
+func testSignature(org uuid.UUID, sig string, exp time.Time) offramp.SignatureRecord {
+	return offramp.SignatureRecord{OrgID: org, Signature: sig, Method: "POST", Target: "/t", State: offramp.SignatureRunning, ExpiresAt: exp}
+}
+
+// signatureUsed reports whether sig of org is recorded.
+func signatureUsed(ctx context.Context, tx offramp.ReadTx, org uuid.UUID, sig string) (bool, error) {
+	_, err := tx.SignatureRecord(ctx, org, sig)
+	if errors.Is(err, offramp.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (f *gcFixture) has(t *testing.T, sig string) bool {
@@ -59,7 +73,7 @@ func (f *gcFixture) has(t *testing.T, sig string) bool {
 	var used bool
 	if err := f.s.View(t.Context(), func(tx offramp.ReadTx) error {
 		var err error
-		used, err = tx.SignatureUsed(t.Context(), f.org, sig)
+		used, err = signatureUsed(t.Context(), tx, f.org, sig)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -189,7 +203,7 @@ func TestGroupCommitMemberFailureIsItsOwn(t *testing.T) {
 	})
 	run("sees nothing of the others", func(ctx context.Context, tx offramp.Tx) error {
 		for _, sig := range []string{"a", "p", "d"} {
-			if used, err := tx.SignatureUsed(ctx, f.org, sig); err != nil || used {
+			if used, err := signatureUsed(ctx, tx, f.org, sig); err != nil || used {
 				return fmt.Errorf("sees %s of a failed member (%v)", sig, err)
 			}
 		}
@@ -363,13 +377,13 @@ func testSignatureUse(t *testing.T, s *Store) {
 	replay := errors.New("replayed")
 	exp := time.Now().Add(time.Hour)
 	newUse := func(sig string) *offramp.SignatureUse {
-		return &offramp.SignatureUse{OrgID: org, Signature: sig, ExpiresAt: exp, Replay: replay}
+		return &offramp.SignatureUse{OrgID: org, Signature: sig, Method: "POST", Target: "/t", ExpiresAt: exp, Replay: replay}
 	}
 	used := func(sig string) bool {
 		var ok bool
 		if err := s.View(ctx, func(tx offramp.ReadTx) error {
 			var err error
-			ok, err = tx.SignatureUsed(ctx, org, sig)
+			ok, err = signatureUsed(ctx, tx, org, sig)
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -110,8 +111,31 @@ func testMigrate00008(t *testing.T, s *Store) {
 			t.Fatalf("keys of %s after 00008: %+v, want %+v", o.Name, keys, want)
 		}
 	}
-	if n, err := s.VerifyKey(ctx); err != nil || n == 0 {
-		t.Fatalf("VerifyKey after 00008: %d, %v", n, err)
+	// The moved secrets open under their new binding (VerifyKey's check,
+	// on the one table it concerns: later migrations' sealed tables do
+	// not exist yet at 00008).
+	if err := s.View(ctx, func(otx offramp.ReadTx) error {
+		x := otx.(*tx)
+		for _, tb := range sealedTables {
+			if tb.name != "api_keys" {
+				continue
+			}
+			rows, err := x.readBatch(ctx, "verify api_keys", tb, true, uuid.Nil, 100)
+			if err != nil {
+				return err
+			}
+			if len(rows) == 0 {
+				return errors.New("no api_keys rows")
+			}
+			for _, r := range rows {
+				if _, err := openWith(x.s.v, tb, tb.sealed[0], r.id, r.sealed[0]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("api_keys secrets after 00008: %v", err)
 	}
 	if !s.concurrent {
 		if fk := pragmaInt(t, s, "foreign_keys"); fk != 1 {

@@ -92,10 +92,14 @@ func TestMigrateOverExistingData(t *testing.T) {
 		if err := tx.EnqueueJob(ctx, offramp.Job{OrgID: org.ID, Kind: offramp.JobVerifyBank, RefID: vpa.ID, RunAt: org.CreatedAt}); err != nil {
 			return err
 		}
-		_, err := tx.UseSignature(ctx, org.ID, "sig", org.CreatedAt.Add(time.Hour))
-		return err
+		return nil
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// 00001's used_signatures: a record without its request.
+	if _, err := s.wdb.ExecContext(ctx, s.d.rebind(`INSERT INTO used_signatures (org_id, signature_hash, expires_at) VALUES (?, ?, ?)`),
+		org.ID.String(), signatureHash("sig"), s.d.timeArg(org.CreatedAt.Add(time.Hour).UTC())); err != nil {
 		t.Fatal(err)
 	}
 

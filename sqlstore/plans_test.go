@@ -539,7 +539,7 @@ func fillHot(tb testing.TB, s *Store, spec fillSpec) hotFixture {
 					PayoutID: p.ID, CreatedAt: created}); err != nil {
 					return err
 				}
-				if _, err := tx.UseSignature(ctx, p.OrgID, "sig-"+key, created.Add(5*time.Minute)); err != nil {
+				if _, err := tx.UseSignature(ctx, testSignature(p.OrgID, "sig-"+key, created.Add(5*time.Minute))); err != nil {
 					return err
 				}
 				if st.UsesLimit() {
@@ -640,9 +640,11 @@ func hotCalls(ctx context.Context, fx hotFixture) []planCall {
 		{"OrgByAPIKey", func(x *tx) error { _, err := x.OrgByAPIKey(ctx, fx.org.APIKey); return err }},
 		{"TouchAPIKey", func(x *tx) error { return x.TouchAPIKey(ctx, fx.org.KeyID, now) }},
 		{"UseSignature", func(x *tx) error {
-			_, err := x.UseSignature(ctx, fx.org.ID, "sig-new", now.Add(5*time.Minute))
+			_, err := x.UseSignature(ctx, testSignature(fx.org.ID, "sig-new", now.Add(5*time.Minute)))
 			return err
 		}},
+		{"SignatureRecord", func(x *tx) error { _, err := x.SignatureRecord(ctx, fx.org.ID, "sig-new"); return err }},
+		{"FinishSignature", func(x *tx) error { return x.FinishSignature(ctx, fx.org.ID, "sig-new", 201, []byte("{}")) }},
 		// A quotation (after the customer, bank account, limit and EDD
 		// reads initiate repeats below).
 		{"CreateQuotation", func(x *tx) error {
@@ -802,6 +804,8 @@ func hotCalls(ctx context.Context, fx hotFixture) []planCall {
 var hotKeys = map[string][]string{
 	"OrgByAPIKey":               {"api_keys.api_key"},
 	"TouchAPIKey":               {"api_keys.id"},
+	"SignatureRecord":           {"used_signatures.org_id+signature_hash"},
+	"FinishSignature":           {"used_signatures.org_id+signature_hash"},
 	"Idempotency":               {"idempotency_keys.org_id+key"},
 	"PayoutIDByClientReference": {"payouts.org_id+client_reference_id"},
 	"Quotation":                 {"quotations.id"},

@@ -33,10 +33,14 @@ const rekeyBatch = 500
 // aadTable, when set, is the table the AAD names instead of name: the
 // secrets of api_keys are sealed as "orgs.api_secret:<key id>", the place
 // migration 00008 moved them from (see apikeys.go).
+//
+// where, when set, limits the rows that hold ciphertexts (the others have
+// no key to bind them).
 type sealedTable struct {
 	name     string
 	aadTable string
 	key      string
+	where    string
 	sealed   []string
 	indexes  []blindIndexCol
 }
@@ -89,6 +93,9 @@ var sealedTables = []sealedTable{
 	{name: "audit_log", key: "id", sealed: []string{"reason", "details"}},
 	{name: "operators", key: "id", sealed: []string{"totp_secret"}},
 	{name: "proposals", key: "id", sealed: []string{"params", "reason"}},
+	// A used signature's stored answer (migration 00013); the key is
+	// derived from the organization and the signature (signatureRowID).
+	{name: signaturesTable, key: "id", where: "state = 'done'", sealed: []string{signatureResponseColumn}},
 }
 
 // sealedRow is one row as read for Rekey and VerifyKey: the ciphertexts
@@ -107,10 +114,13 @@ func (t *tx) readBatch(ctx context.Context, op string, tb sealedTable, first boo
 	for _, ix := range tb.indexes {
 		cols = append(cols, ix.column)
 	}
-	query := `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + tb.name
+	query := `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + tb.name + ` WHERE ` + tb.key + ` IS NOT NULL`
+	if tb.where != "" {
+		query += ` AND ` + tb.where
+	}
 	var args []any
 	if !first {
-		query += ` WHERE ` + tb.key + ` > ?`
+		query += ` AND ` + tb.key + ` > ?`
 		args = append(args, after)
 	}
 	query += ` ORDER BY ` + tb.key + ` LIMIT ?`

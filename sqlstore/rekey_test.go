@@ -41,6 +41,9 @@ type rekeyFixture struct {
 	audit     offramp.AuditEntry
 	operator  offramp.Operator
 	proposal  offramp.Proposal
+	// answered is a signature whose stored answer is sealed; running is a
+	// record without one.
+	answered, running offramp.SignatureRecord
 }
 
 // fillRekey stores two organizations and, in the first, a second API key,
@@ -136,6 +139,11 @@ func fillRekey(t *testing.T, s *Store) rekeyFixture {
 		ObjectID: uuid.New(), Params: map[string]string{"utr": "UTR0002"}, Reason: "Rekey Customer 0's bank confirmed",
 		ProposedBy: "ops@exchange.example", Status: offramp.ProposalPending, CreatedAt: at,
 	}
+	exp := at.Add(6 * time.Minute)
+	fx.answered = offramp.SignatureRecord{OrgID: org.ID, Signature: "sig-answered", Method: "POST", Target: "/cms/api/v1/customer/create",
+		State: offramp.SignatureDone, StatusCode: 200, Response: []byte(`{"status":true,"data":{"full_name":"Rekey Customer 0"}}`), ExpiresAt: exp}
+	fx.running = offramp.SignatureRecord{OrgID: org.ID, Signature: "sig-running", Method: "POST", Target: "/pos/api/v1/payout/initiate",
+		State: offramp.SignatureRunning, ExpiresAt: exp}
 	err := s.Update(ctx, func(tx offramp.Tx) error {
 		if err := tx.AppendAudit(ctx, fx.audit); err != nil {
 			return err
@@ -169,6 +177,11 @@ func fillRekey(t *testing.T, s *Store) rekeyFixture {
 				return err
 			}
 		}
+		for _, rec := range []offramp.SignatureRecord{fx.answered, fx.running} {
+			if _, err := tx.UseSignature(ctx, rec); err != nil {
+				return err
+			}
+		}
 		return tx.CreateQuotation(ctx, fx.quotation)
 	})
 	if err != nil {
@@ -191,6 +204,7 @@ type rekeySnapshot struct {
 	operator  offramp.Operator
 	proposal  offramp.Proposal
 	lookups   map[string]uuid.UUID
+	answered  offramp.SignatureRecord
 }
 
 func readRekey(ctx context.Context, s *Store, fx rekeyFixture) (rekeySnapshot, error) {
@@ -270,6 +284,9 @@ func readRekey(ctx context.Context, s *Store, fx rekeyFixture) (rekeySnapshot, e
 			return err
 		}
 		if snap.proposal, err = tx.Proposal(ctx, fx.proposal.ID); err != nil {
+			return err
+		}
+		if snap.answered, err = tx.SignatureRecord(ctx, org, fx.answered.Signature); err != nil {
 			return err
 		}
 		snap.quotation, err = tx.Quotation(ctx, org, fx.quotation.ID)
@@ -394,6 +411,7 @@ func testRekey(t *testing.T, dsn string) {
 		"audit_log.reason": 1, "audit_log.details": 1,
 		"operators.totp_secret": 1,
 		"proposals.params":      1, "proposals.reason": 1,
+		"used_signatures.response": 1,
 	}
 	if !reflect.DeepEqual(counts, want) {
 		t.Fatalf("Rekey counts\n%v\nwant\n%v", counts, want)

@@ -464,7 +464,7 @@ func (s *Store) updateAt(ctx context.Context, level sql.IsolationLevel, fn func(
 		// commit per request (offramp.SignatureUse).
 		work := fn
 		fn = func(tx offramp.Tx) error {
-			fresh, err := tx.UseSignature(ctx, u.OrgID, u.Signature, u.ExpiresAt)
+			fresh, err := tx.UseSignature(ctx, u.Record())
 			if err != nil {
 				return err
 			}

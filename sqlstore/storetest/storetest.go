@@ -1176,7 +1176,7 @@ func testSignatures(t *testing.T, s offramp.Store) {
 		var ok bool
 		update(t, s, func(tx offramp.Tx) error {
 			var err error
-			ok, err = tx.UseSignature(ctx, org, sig, exp)
+			ok, err = tx.UseSignature(ctx, running(org, sig, exp))
 			return err
 		})
 		return ok
@@ -1208,11 +1208,11 @@ func testSignatures(t *testing.T, s offramp.Store) {
 
 	// Replays are detected inside one transaction too.
 	update(t, s, func(tx offramp.Tx) error {
-		first, err := tx.UseSignature(ctx, a.ID, "in-tx", exp)
+		first, err := tx.UseSignature(ctx, running(a.ID, "in-tx", exp))
 		if err != nil {
 			return err
 		}
-		second, err := tx.UseSignature(ctx, a.ID, "in-tx", exp)
+		second, err := tx.UseSignature(ctx, running(a.ID, "in-tx", exp))
 		if err != nil {
 			return err
 		}
@@ -1229,6 +1229,104 @@ func testSignatures(t *testing.T, s offramp.Store) {
 	}
 	if !use(a.ID, sig, exp) {
 		t.Fatal("purged signature still remembered")
+	}
+	testSignatureRecords(t, s)
+}
+
+// running is the record of a mutating request that has not answered yet.
+func running(org uuid.UUID, sig string, exp time.Time) offramp.SignatureRecord {
+	return offramp.SignatureRecord{OrgID: org, Signature: sig, Method: "POST", Target: "/pos/api/v1/payout/initiate",
+		State: offramp.SignatureRunning, ExpiresAt: exp}
+}
+
+// testSignatureRecords: a record keeps its request and, once finished, its
+// answer; a record is written once whatever its state.
+func testSignatureRecords(t *testing.T, s offramp.Store) {
+	ctx := t.Context()
+	org := newOrg(t, s)
+	exp := t0.Add(5 * time.Minute)
+	get := func(sig string) (offramp.SignatureRecord, error) {
+		var rec offramp.SignatureRecord
+		err := s.View(ctx, func(tx offramp.ReadTx) error {
+			var err error
+			rec, err = tx.SignatureRecord(ctx, org.ID, sig)
+			return err
+		})
+		return rec, err
+	}
+	use := func(rec offramp.SignatureRecord) bool {
+		t.Helper()
+		var ok bool
+		update(t, s, func(tx offramp.Tx) error {
+			var err error
+			ok, err = tx.UseSignature(ctx, rec)
+			return err
+		})
+		return ok
+	}
+	if _, err := get("never"); !errors.Is(err, offramp.ErrNotFound) {
+		t.Fatalf("unknown signature: %v, want ErrNotFound", err)
+	}
+
+	// Running, then finished with its answer.
+	if !use(running(org.ID, "run", exp)) {
+		t.Fatal("first use refused")
+	}
+	rec, err := get("run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != offramp.SignatureRunning || rec.Method != "POST" || rec.Target != "/pos/api/v1/payout/initiate" || rec.Response != nil || !rec.ExpiresAt.Equal(exp) {
+		t.Fatalf("running record: %+v", rec)
+	}
+	if !rec.Same("POST", "/pos/api/v1/payout/initiate") || rec.Same("GET", "/pos/api/v1/payout/initiate") || rec.Same("POST", "/cms/api/v1/customer/create") {
+		t.Fatal("Same does not tell the request apart")
+	}
+	answer := []byte(`{"status":true,"message":"Success","data":{"id":"p1","full_name":"Canary Name"}}`)
+	update(t, s, func(tx offramp.Tx) error { return tx.FinishSignature(ctx, org.ID, "run", 201, answer) })
+	rec, err = get("run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != offramp.SignatureDone || rec.StatusCode != 201 || string(rec.Response) != string(answer) {
+		t.Fatalf("finished record: %+v", rec)
+	}
+	// Finished once: a second answer is stale.
+	err = s.Update(ctx, func(tx offramp.Tx) error { return tx.FinishSignature(ctx, org.ID, "run", 400, []byte("{}")) })
+	if !errors.Is(err, offramp.ErrStale) {
+		t.Fatalf("second FinishSignature: %v, want ErrStale", err)
+	}
+	if use(offramp.SignatureRecord{OrgID: org.ID, Signature: "run", Method: "PATCH", Target: "/x", State: offramp.SignatureDone,
+		StatusCode: 200, Response: []byte("{}"), ExpiresAt: exp}) {
+		t.Fatal("a recorded signature was recorded again")
+	}
+
+	// Done in one write.
+	if !use(offramp.SignatureRecord{OrgID: org.ID, Signature: "done", Method: "POST", Target: "/cms/api/v1/customer/create",
+		State: offramp.SignatureDone, StatusCode: 400, Response: []byte(`{"status":false}`), ExpiresAt: exp}) {
+		t.Fatal("done record refused")
+	}
+	if rec, err := get("done"); err != nil || rec.State != offramp.SignatureDone || rec.StatusCode != 400 || string(rec.Response) != `{"status":false}` {
+		t.Fatalf("done record: %+v %v", rec, err)
+	}
+	// A done record cannot be finished again, nor a GET recorded, nor a
+	// record of another state made up.
+	if err := s.Update(ctx, func(tx offramp.Tx) error { return tx.FinishSignature(ctx, org.ID, "done", 200, []byte("{}")) }); !errors.Is(err, offramp.ErrStale) {
+		t.Fatalf("FinishSignature of a done record: %v, want ErrStale", err)
+	}
+	err = s.Update(ctx, func(tx offramp.Tx) error {
+		_, err := tx.UseSignature(ctx, offramp.SignatureRecord{OrgID: org.ID, Signature: "get", Method: "GET", Target: "/x", State: offramp.SignatureRunning, ExpiresAt: exp})
+		return err
+	})
+	if err == nil {
+		t.Fatal("a GET was recorded")
+	}
+	err = s.Update(ctx, func(tx offramp.Tx) error {
+		_, err := tx.UseSignature(ctx, offramp.SignatureRecord{OrgID: org.ID, Signature: "bad", State: offramp.SignatureLegacy, ExpiresAt: exp})
+		return err
+	})
+	if err == nil {
+		t.Fatal("a legacy record was written")
 	}
 }
 
@@ -1312,7 +1410,7 @@ func testRollback(t *testing.T, s offramp.Store) {
 		if err := tx.EnqueueJob(ctx, job); err != nil {
 			return err
 		}
-		if ok, err := tx.UseSignature(ctx, org.ID, "sig", t0.Add(time.Hour)); err != nil || !ok {
+		if ok, err := tx.UseSignature(ctx, running(org.ID, "sig", t0.Add(time.Hour))); err != nil || !ok {
 			return fmt.Errorf("UseSignature: %v %v", ok, err)
 		}
 		if err := tx.SetOrgWebhookURL(ctx, org.ID, "https://changed.example"); err != nil {
@@ -1360,7 +1458,7 @@ func testRollback(t *testing.T, s offramp.Store) {
 		t.Errorf("rolled-back job claimed: %+v", got)
 	}
 	update(t, s, func(tx offramp.Tx) error {
-		ok, err := tx.UseSignature(ctx, org.ID, "sig", t0.Add(time.Hour))
+		ok, err := tx.UseSignature(ctx, running(org.ID, "sig", t0.Add(time.Hour)))
 		if !ok {
 			t.Error("rolled-back signature remembered")
 		}
