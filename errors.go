@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Code is a stable, machine-readable error code. Codes are part of the public
@@ -33,6 +35,12 @@ const (
 	CodeMethodNotAllowed Code = "method_not_allowed"
 	// CodeTooLarge: the request body exceeds the limit.
 	CodeTooLarge Code = "payload_too_large"
+	// CodeIPNotAllowed: the organization restricts its API keys to an IP
+	// allowlist and the request came from an address outside it.
+	CodeIPNotAllowed Code = "ip_not_allowed"
+	// CodeThrottled: the API key, or the server as a whole, is over its
+	// request rate; retry after the Retry-After header's seconds.
+	CodeThrottled Code = "throttled"
 	// CodeUnavailable: the service cannot take the request right now
 	// (shutting down, storage unavailable); safe to retry.
 	// CodeInProgress: an earlier copy of this signed request is still
@@ -52,7 +60,15 @@ type Error struct {
 	// Fields maps a request field to its problems, in the DollarPe
 	// "errors": {"field": ["message"]} form. May be nil.
 	Fields map[string][]string
-	Err    error
+	// ExistingPayoutID, when not uuid.Nil, is the payout that already holds
+	// what the request asked for: the client reference, the exchange order
+	// (its live payout) or the quotation of a refused initiate. It is an
+	// extension of DollarPe's envelope, sent at its top level beside
+	// err_code as "existing_payout_id", so a client whose first answer was
+	// lost learns which payout it made. Always one of the caller's
+	// organization.
+	ExistingPayoutID uuid.UUID
+	Err              error
 }
 
 func (e *Error) Error() string {

@@ -1,6 +1,7 @@
 package offramp
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,7 +48,11 @@ type Org struct {
 	// WebhookDisabled is set when the endpoint answered 410 Gone; setting
 	// the URL again clears it.
 	WebhookDisabled bool
-	CreatedAt       time.Time
+	// IPAllowlist, when not empty, restricts the organization's API keys
+	// to requests from these networks (see IPAllowed). Canonical as
+	// CanonicalIPAllowlist returns it; nil: any address.
+	IPAllowlist []netip.Prefix
+	CreatedAt   time.Time
 }
 
 // APIKey is one credential of an organization: the public X-API-KEY and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -255,6 +256,12 @@ type PayoutFilter struct {
 	Status     PayoutStatus
 	CustomerID uuid.UUID
 	From, To   time.Time
+	// ClientReferenceID and ExchangeOrderID narrow ListPayouts to the
+	// payout of a client reference and to the payouts of an exchange order
+	// (AdminPayouts ignores them; SearchPayouts finds by either across
+	// organizations).
+	ClientReferenceID string
+	ExchangeOrderID   string
 }
 
 // PayoutStats is a census of payouts for operators and metrics.
@@ -311,6 +318,10 @@ type Tx interface {
 	TouchAPIKey(ctx context.Context, keyID uuid.UUID, at time.Time) error
 	SetOrgWebhookURL(ctx context.Context, orgID uuid.UUID, url string) error
 	SetOrgJSReplacer(ctx context.Context, orgID uuid.UUID, allow bool) error
+	// SetOrgIPAllowlist replaces the organization's IP allowlist (nil or
+	// empty: no restriction), stored in the order given; Org and
+	// OrgByAPIKey read it back. ErrNotFound for an unknown organization.
+	SetOrgIPAllowlist(ctx context.Context, orgID uuid.UUID, allowlist []netip.Prefix) error
 
 	CreateCustomer(ctx context.Context, c Customer) error
 	// UpdateCustomer writes c (status, failure reason and KYC) if the stored

@@ -42,6 +42,9 @@ func TestGuideFlow(t *testing.T) {
 	if !usdt.Min.Equal(dec("10")) || !usdt.Max.Equal(dec("5600")) || !usdt.PerMethod["IMPS"].Max.Equal(dec("5600")) {
 		t.Fatalf("USDT limits: %+v", usdt)
 	}
+	if _, ok := cfg.CoinLimits["INR"]; ok || len(cfg.CoinLimits) != len(cfg.SupportedAssets) {
+		t.Fatalf("coin limits of other than the assets: %+v", cfg.CoinLimits)
+	}
 
 	// 2. A verified customer and bank account.
 	cust := verifiedCustomer(t, c)

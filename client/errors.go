@@ -19,10 +19,10 @@ import (
 //
 // Codes are Offramp's stable err_code values: invalid_request, not_found,
 // conflict, rejected, unauthenticated, signature_mismatch_nested_unsigned,
-// route_not_found, method_not_allowed, payload_too_large, unavailable,
-// internal_error. Code is empty when the answer was not the API's JSON
-// envelope (a proxy's error page, say); Message then holds the HTTP status
-// and the start of the body.
+// ip_not_allowed, route_not_found, method_not_allowed, payload_too_large,
+// throttled, unavailable, internal_error. Code is empty when the answer was
+// not the API's JSON envelope (a proxy's error page, say); Message then
+// holds the HTTP status and the start of the body.
 type Error struct {
 	StatusCode int
 	Message    string

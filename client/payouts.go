@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +94,11 @@ func (p *PayoutConfiguration) UnmarshalJSON(b []byte) error {
 		p.CoinLimits = make(map[string]CoinLimit, len(w.CoinLimits))
 	}
 	for asset, fields := range w.CoinLimits {
+		if slices.ContainsFunc(w.Fiats, func(f string) bool { return strings.EqualFold(f, asset) }) {
+			// DollarPe's OpenAPI layout, beside the assets
+			// (coin_limits.inr.usdt.bank_transfer): the same limits.
+			continue
+		}
 		var l CoinLimit
 		for k, v := range fields {
 			var err error

@@ -198,6 +198,11 @@ func (s *Server) authenticate(r *http.Request, body []byte) (*offramp.SignatureU
 		s.metrics.jsForm.Inc()
 		s.log.WarnContext(ctx, "accepted JavaScript-snippet signature with unsigned nested keys", "request_id", requestID(ctx), "org_id", org.ID.String())
 	}
+	// After the signature: without the secret a caller learns nothing of
+	// the allowlist; before any record or key use: a refusal writes nothing.
+	if err := s.checkIPAllowed(r, org); err != nil {
+		return nil, err
+	}
 	info(ctx).org = org
 	// Keep the record until the timestamp can no longer pass the window
 	// check, plus a margin for clock steps.

@@ -77,7 +77,9 @@ func TestBankCreateRules(t *testing.T) {
 	expectErr(t, c.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": uuid.NewString(), "account_number": "7627389201", "ifsc": "SBIN0001829"}), 400, "customer_id", offramp.MsgCustomerNotFound)
 
 	cust := c.verifiedCustomer()
-	bad := c.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "7627389201", "ifsc": "SBI0001829IU"})
+	// (DollarPe's malformed sample SBI0001829IU is accepted in the sandbox
+	// only: TestDollarPeSampleBankValues.)
+	bad := c.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "7627389201", "ifsc": "SBIN1001829"})
 	if bad.Code != 400 || len(bad.Fields["ifsc"]) == 0 {
 		t.Fatalf("bad IFSC accepted: %s", bad.Raw)
 	}
@@ -169,4 +171,47 @@ func TestSandboxLeversAbsentInProduction(t *testing.T) {
 			t.Fatalf("%s %s in production: %d %s", p.method, p.path, r.Code, r.Raw)
 		}
 	}
+}
+
+// TestDollarPeSampleBankValues: bank/create bodies copied from DollarPe's
+// documentation run unchanged in the sandbox, malformed sample IFSCs
+// included (SBI0001829IU, the request example, 12 characters; ABC123456,
+// the response example); production refuses those IFSCs, and a near miss
+// of them is refused everywhere.
+func TestDollarPeSampleBankValues(t *testing.T) {
+	const ifscMsg = "ifsc: Enter a valid IFSC (4 letters, 0, then 6 letters or digits)."
+	e := newEnv(t)
+	c := e.client()
+	cust := c.verifiedCustomer()
+	// DollarPe's OpenAPI example, exactly (with this customer's id).
+	r := c.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "7627389201", "ifsc": "SBI0001829IU"})
+	expectOK(t, r, 200)
+	if m := r.obj(t); m["ifsc"] != "SBI0001829IU" || m["bank_account_type"] != "ACCOUNT_DETAILS" {
+		t.Fatalf("sample account: %s", r.Raw)
+	}
+	// It verifies like any other account (the holder is the KYC name).
+	if s, reason := c.settleBank(cust, r.obj(t)["id"].(string)); s != "VERIFIED" {
+		t.Fatalf("sample account ended %s (%v)", s, reason)
+	}
+	// The response example's IFSC, under the older field name, and the
+	// live example's account_name (a holder name the KYC name must match
+	// for the account to verify).
+	r = c.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "123456789012", "ifsc_code": "ABC123456",
+		"account_name": "Sandbox Technologies Pvt Ltd"})
+	expectOK(t, r, 200)
+	if got := r.obj(t)["ifsc"]; got != "ABC123456" {
+		t.Fatalf("ifsc %v", got)
+	}
+	// The UPI sample was accepted already.
+	expectOK(t, c.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "vpa": "johndoe@oksbi"}), 200)
+	// Only the documented values: a near miss is refused in the sandbox too.
+	expectErr(t, c.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": cust, "account_number": "7627389202", "ifsc": "SBI0001829IV"}), 400, "ifsc", ifscMsg)
+
+	prod := newEnv(t, func(o *envOpts) { o.env = offramp.EnvProduction })
+	pc := prod.client()
+	pcust := pc.verifiedCustomer()
+	for _, ifsc := range []string{"SBI0001829IU", "ABC123456"} {
+		expectErr(t, pc.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": pcust, "account_number": "7627389201", "ifsc": ifsc}), 400, "ifsc", ifscMsg)
+	}
+	expectOK(t, pc.do("POST", "/cms/api/v1/bank/create", map[string]any{"customer_id": pcust, "account_number": "7627389201", "ifsc": "SBIN0001829"}), 200)
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/offramp/offramp"
 )
 
@@ -24,18 +26,23 @@ var httpStatus = map[offramp.Code]int{
 	offramp.CodeMethodNotAllowed: http.StatusMethodNotAllowed,
 	offramp.CodeTooLarge:         http.StatusRequestEntityTooLarge,
 	offramp.CodeInProgress:       http.StatusConflict,
+	offramp.CodeIPNotAllowed:     http.StatusForbidden,
+	offramp.CodeThrottled:        http.StatusTooManyRequests,
 	offramp.CodeUnavailable:      http.StatusServiceUnavailable,
 	offramp.CodeInternal:         http.StatusInternalServerError,
 }
 
 // envelope is DollarPe's response shape. ErrCode is Offramp's stable code,
-// an addition older clients ignore.
+// an addition older clients ignore; the error's extensions (typed fields of
+// offramp.Error) go beside it at the top level, each only when set.
 type envelope struct {
 	Status  bool   `json:"status"`
 	Message string `json:"message"`
 	Data    any    `json:"data"`
 	Errors  any    `json:"errors,omitempty"`
 	ErrCode string `json:"err_code,omitempty"`
+	// ExistingPayoutID is offramp.Error.ExistingPayoutID.
+	ExistingPayoutID string `json:"existing_payout_id,omitempty"`
 }
 
 // internalBody is the documented 500 body. Both "status" and "success" are
@@ -96,7 +103,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if e.Fields == nil {
 		fields = map[string][]string{}
 	}
-	writeJSON(w, status, envelope{Status: false, Message: e.Message, Data: nil, Errors: fields, ErrCode: string(e.Code)})
+	env := envelope{Status: false, Message: e.Message, Data: nil, Errors: fields, ErrCode: string(e.Code)}
+	if e.ExistingPayoutID != uuid.Nil {
+		env.ExistingPayoutID = e.ExistingPayoutID.String()
+	}
+	writeJSON(w, status, env)
 }
 
 // timeFormat is DollarPe's timestamp shape: RFC 3339, UTC, microseconds.

@@ -60,6 +60,8 @@ type envOpts struct {
 	sandboxPending time.Duration
 	// repeatWait is the server's RepeatWait (0: its default).
 	repeatWait time.Duration
+	// rateLimit is the API's; its Clock, when nil, is the env's fake one.
+	rateLimit httpapi.RateLimit
 }
 
 func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
@@ -107,7 +109,10 @@ func newEnv(t testing.TB, opts ...func(*envOpts)) *env {
 		// Test receivers listen on 127.0.0.1.
 		Webhooks: service.WebhookConfig{AllowPrivate: !o.strictWebhooks},
 	})
-	api := httpapi.New(httpapi.Config{Service: svc, Store: st, Log: log, RepeatWait: o.repeatWait})
+	if o.rateLimit.Clock == nil {
+		o.rateLimit.Clock = clk
+	}
+	api := httpapi.New(httpapi.Config{Service: svc, Store: st, Log: log, RateLimit: o.rateLimit, RepeatWait: o.repeatWait})
 	srv := httptest.NewServer(api.Handler())
 
 	wctx, cancel := context.WithCancel(ctx)

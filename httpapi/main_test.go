@@ -392,11 +392,13 @@ func moreSpecific(a, b []string) bool {
 
 // refusedUnread are the error codes with which the server refuses a request
 // before acting on its content (malformed or invalid body, failed
-// authentication, no such route, too large). The request side of such an
-// exchange is not checked: the server agreed it was not a valid request.
+// authentication, no such route, too large, throttled, from outside the
+// IP allowlist). The request side of such an exchange is not checked: the
+// server agreed it was not a valid request.
 var refusedUnread = map[string]bool{
 	"invalid_request": true, "unauthenticated": true, "signature_mismatch_nested_unsigned": true,
 	"route_not_found": true, "method_not_allowed": true, "payload_too_large": true,
+	"throttled": true, "ip_not_allowed": true,
 }
 
 // errCode is the err_code of a JSON error body, or "".

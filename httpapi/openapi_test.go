@@ -224,7 +224,7 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 		}
 		if !slices.Contains(unsignedOperations, op.String()) {
-			want := []string{"400", "401", "413", "500", "503"}
+			want := []string{"400", "401", "403", "413", "429", "500", "503"}
 			if slices.Contains(sandboxOnlyOperations, op.String()) {
 				want = append(want, "404")
 			}

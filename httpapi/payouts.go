@@ -157,23 +157,37 @@ func (s *Server) payoutConfiguration(_ *http.Request, _ []byte) (int, any, error
 		}
 		return out
 	}
-	// Two shapes at once: the flat one of the integration guide (keys
-	// supported_fiats, supported_assets, supported_networks, coin_limits)
-	// and the fiat-keyed block of DollarPe's current India guide.
+	// Three shapes at once: the flat one of the integration guide (keys
+	// supported_fiats, supported_assets, supported_networks, coin_limits
+	// by asset), the fiat-keyed block of DollarPe's current India guide,
+	// and, inside coin_limits beside the assets, DollarPe's OpenAPI layout
+	// coin_limits[fiat][asset]["bank_transfer"] (its name for what Offramp
+	// pays by, IMPS; no "upi": UPI payouts are not supported). Fiat and
+	// asset codes never coincide, so the keys do not collide.
 	coin := map[string]any{}
 	fiatCoin := map[string]any{}
+	byFiat := map[string]any{}
 	for _, a := range cfg.Assets {
 		l := cfg.CoinLimits[a]
+		limit := func() map[string]any { return map[string]any{"min": num(l.Min), "max": num(l.Max)} }
 		perMethod := map[string]any{}
 		for _, m := range cfg.Methods {
-			perMethod[strings.ToLower(m)] = map[string]any{"min": num(l.Min), "max": num(l.Max)}
+			perMethod[strings.ToLower(m)] = limit()
 		}
-		flat := map[string]any{"min": num(l.Min), "max": num(l.Max)}
+		flat := limit()
 		for k, v := range perMethod {
 			flat[k] = v
 		}
 		coin[strings.ToLower(a)] = flat
 		fiatCoin[strings.ToLower(a)] = perMethod
+		dp := map[string]any{"bank_transfer": limit()}
+		for k, v := range perMethod {
+			dp[k] = v
+		}
+		byFiat[strings.ToLower(a)] = dp
+	}
+	for _, f := range cfg.Fiats {
+		coin[strings.ToLower(f)] = byFiat
 	}
 	return http.StatusOK, map[string]any{
 		"supported_fiats":           lower(cfg.Fiats),
@@ -329,6 +343,8 @@ func (s *Server) payoutHistory(r *http.Request, _ []byte) (int, any, error) {
 	q := r.URL.Query()
 	list, total, err := s.svc.PayoutHistory(r.Context(), orgFrom(r.Context()).ID, service.HistoryFilter{
 		Status: q.Get("payout_status"), CustomerID: q.Get("customer_id"), StartDate: q.Get("start_date"), EndDate: q.Get("end_date"),
+		// Extensions: what a client that lost an answer finds its payout by.
+		ClientReferenceID: q.Get("client_reference_id"), ExchangeOrderID: q.Get("exchange_order_id"),
 	}, page)
 	if err != nil {
 		return 0, nil, err

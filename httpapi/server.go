@@ -32,6 +32,9 @@ type Config struct {
 	// providers' webhooks (POST /rails/razorpayx/webhook), which verify
 	// the provider's own signature.
 	Routes map[string]http.Handler
+	// RateLimit limits the signed routes' request rates per API key and
+	// in all (ratelimit.go); the zero value limits nothing.
+	RateLimit RateLimit
 	// Ready, when set, is asked by /readyz after the storage check: a
 	// non-nil error makes the answer 503 with the error's text as the
 	// reason (no rail configured, no fresh rate source, ...). It must not
@@ -54,6 +57,7 @@ type Server struct {
 	mux      *http.ServeMux
 	extra    map[string]http.Handler
 	readyFn  func(ctx context.Context) error
+	limits   *limiter
 	// repeats wakes requests waiting for an earlier copy's answer; reads
 	// remembers the read signatures recorded (see signed).
 	repeats    repeatWaiters
@@ -75,6 +79,7 @@ func New(cfg Config) *Server {
 		s.repeatWait = repeatWait
 	}
 	s.metrics = newMetrics(cfg.Registry)
+	s.limits = newLimiter(cfg.RateLimit, cfg.Registry)
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s
@@ -89,7 +94,10 @@ func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) routes() {
 	sandbox := s.svc.Env() == offramp.EnvSandbox
-	api := func(pattern string, h handlerFunc) { s.mux.Handle(pattern, s.signed(h)) }
+	// Rate limits first: a refused request costs no body read, no lookup
+	// and no HMAC. The IP allowlist, which needs the authenticated
+	// organization, is checked in authenticate.
+	api := func(pattern string, h handlerFunc) { s.mux.Handle(pattern, s.throttle(s.signed(h))) }
 
 	// Customers (DollarPe §4).
 	api("POST /cms/api/v1/customer/create", s.createCustomer)

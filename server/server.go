@@ -92,7 +92,10 @@ type Config struct {
 	// addresses; nil means the environment's default (sandbox yes,
 	// production no).
 	WebhookAllowPrivate *bool
-	Log                 *slog.Logger
+	// RateLimit limits the API's signed routes per API key and in all;
+	// the zero value limits nothing.
+	RateLimit httpapi.RateLimit
+	Log       *slog.Logger
 }
 
 // Server is a running Offramp.
@@ -246,7 +249,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.Service = service.New(sc)
 	provHealth := &health{clock: clock}
 	apiCfg := httpapi.Config{Service: s.Service, Store: st, Log: log, Registry: reg, BaseURL: cfg.BaseURL,
-		Routes: prov.webhookRoutes(s.Service.Engine(), log)}
+		Routes: prov.webhookRoutes(s.Service.Engine(), log), RateLimit: cfg.RateLimit}
 	if cfg.Env == offramp.EnvProduction {
 		apiCfg.Ready = prov.ready(provHealth)
 	}

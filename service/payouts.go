@@ -111,6 +111,11 @@ func (s *Service) InitiatePayout(ctx context.Context, orgID uuid.UUID, in Initia
 			return won, true, nil
 		}
 	}
+	if err != nil {
+		// A refusal for a reference, order or quotation already taken
+		// names the payout that took it (withExistingPayout).
+		err = s.withExistingPayout(ctx, orgID, in, err)
+	}
 	return p, replayed, err
 }
 
@@ -224,6 +229,10 @@ type HistoryFilter struct {
 	CustomerID string
 	StartDate  string // YYYY-MM-DD, Asia/Kolkata, inclusive
 	EndDate    string // YYYY-MM-DD, Asia/Kolkata, inclusive
+	// Extensions: the payout of a client reference, the payouts of an
+	// exchange order (compared as initiate stored them, trimmed).
+	ClientReferenceID string
+	ExchangeOrderID   string
 }
 
 // PayoutHistory lists the organization's payouts, newest first.
@@ -264,6 +273,8 @@ func (s *Service) PayoutHistory(ctx context.Context, orgID uuid.UUID, h HistoryF
 			f.From, f.To = from.UTC(), to.AddDate(0, 0, 1).UTC()
 		}
 	}
+	f.ClientReferenceID = strings.TrimSpace(h.ClientReferenceID)
+	f.ExchangeOrderID = strings.TrimSpace(h.ExchangeOrderID)
 	if err := v.Err(); err != nil {
 		return nil, 0, err
 	}

@@ -82,7 +82,11 @@ func (t *tx) PayoutsByExchangeOrder(ctx context.Context, orgID uuid.UUID, orderI
 // keyset or offset through payouts_org_created_idx, or the status's
 // (payouts_org_status_created_idx) or customer's
 // (payouts_org_customer_created_idx) index, each ending in (created_at,
-// id).
+// id). A client reference is found through its partial unique index
+// (payouts_org_client_reference_id_key: one row at most), an exchange
+// order's payouts through payouts_org_exchange_order_idx (org_id,
+// exchange_order_id, created_at, id): a few rows whatever the
+// organization's history, with any other filter checked on them.
 func (t *tx) ListPayouts(ctx context.Context, orgID uuid.UUID, f offramp.PayoutFilter, page offramp.Page) ([]offramp.Payout, int, error) {
 	const op = "list payouts"
 	pq, err := pageArgs(page)
@@ -90,15 +94,46 @@ func (t *tx) ListPayouts(ctx context.Context, orgID uuid.UUID, f offramp.PayoutF
 		return nil, 0, err
 	}
 	where, args := `org_id = ?`, []any{orgID}
+	// With a client reference or an exchange order, its index finds the
+	// few rows and every other filter is checked on them, written as an
+	// expression of its column (col || '', the same value as text) that no
+	// index serves. Otherwise a planner that expects a row or so either way
+	// (SQLite without statistics, PostgreSQL's generic plan) may walk the
+	// status's or the customer's index over the organization's history
+	// instead. A client reference, unique, also wins over an exchange
+	// order. (plans_test.go holds both engines to this.)
+	keyed := f.ClientReferenceID != "" || f.ExchangeOrderID != ""
+	filter := func(col string) string {
+		if keyed {
+			return `(` + col + ` || '')`
+		}
+		return col
+	}
+	if f.ClientReferenceID != "" {
+		// The index's predicate, repeated: see PayoutIDByClientReference.
+		where, args = where+` AND client_reference_id = ? AND client_reference_id <> ''`, append(args, f.ClientReferenceID)
+	}
+	if f.ExchangeOrderID != "" {
+		col := `exchange_order_id`
+		if f.ClientReferenceID != "" {
+			col = filter(col)
+		}
+		where, args = where+` AND `+col+` = ?`, append(args, f.ExchangeOrderID)
+	}
 	if f.Status != "" {
-		where, args = where+` AND status = ?`, append(args, string(f.Status))
+		where, args = where+` AND `+filter(`status`)+` = ?`, append(args, string(f.Status))
 	}
 	if f.CustomerID != uuid.Nil {
-		where, args = where+` AND customer_id = ?`, append(args, f.CustomerID)
+		var id any = f.CustomerID
+		if keyed {
+			id = f.CustomerID.String() // compared as text
+		}
+		where, args = where+` AND `+filter(`customer_id`)+` = ?`, append(args, id)
 	}
 	var total int
 	exact := true
-	if f.Status == "" && f.CustomerID == uuid.Nil && f.From.IsZero() && f.To.IsZero() {
+	if f.Status == "" && f.CustomerID == uuid.Nil && f.From.IsZero() && f.To.IsZero() &&
+		f.ClientReferenceID == "" && f.ExchangeOrderID == "" {
 		total, err = t.listCount(ctx, op, orgID, listPayouts)
 	} else {
 		cw, cargs := pageQuery{}.where(t, where, args, "created_at", "id", f.From, f.To)

@@ -615,6 +615,18 @@ type planCall struct {
 	fn   func(x *tx) error
 }
 
+// payoutsOf is a ListPayouts call that must list want payouts of the
+// fixture's organization.
+func payoutsOf(ctx context.Context, fx hotFixture, want int, f offramp.PayoutFilter, page offramp.Page) func(x *tx) error {
+	return func(x *tx) error {
+		ps, _, err := x.ListPayouts(ctx, fx.org.ID, f, page)
+		if err == nil && len(ps) != want {
+			err = fmt.Errorf("%d payouts listed, want %d", len(ps), want)
+		}
+		return err
+	}
+}
+
 // hotCalls are the statements of the hot paths, run against the fixture:
 // a signed request's authentication and signature, a quotation, initiate
 // (idempotency record, payout lookups by client reference and exchange
@@ -729,6 +741,20 @@ func hotCalls(ctx context.Context, fx hotFixture) []planCall {
 				CustomerID: fx.customer.ID, From: now.Add(-24 * time.Hour), To: now}, page)
 			return err
 		}},
+		// History by a client reference or an exchange order (a retry
+		// looking for what its lost first attempt made), alone and with
+		// every other filter: by its own index, whatever else is asked.
+		{"ListPayouts by client reference", payoutsOf(ctx, fx, 1, offramp.PayoutFilter{ClientReferenceID: fx.payout.ClientReferenceID}, page)},
+		{"ListPayouts by client reference (every filter)", payoutsOf(ctx, fx, 1, offramp.PayoutFilter{ClientReferenceID: fx.payout.ClientReferenceID,
+			Status: offramp.PayoutFailed, CustomerID: fx.customer.ID, From: fx.payout.CreatedAt.Add(-24 * time.Hour), To: now}, page)},
+		{"ListPayouts by client reference (unknown)", payoutsOf(ctx, fx, 0, offramp.PayoutFilter{ClientReferenceID: "ref-unknown"}, page)},
+		{"ListPayouts by exchange order", payoutsOf(ctx, fx, 2, offramp.PayoutFilter{ExchangeOrderID: fx.payout.ExchangeOrderID}, page)},
+		{"ListPayouts by exchange order (every filter)", payoutsOf(ctx, fx, 1, offramp.PayoutFilter{ExchangeOrderID: fx.payout.ExchangeOrderID,
+			Status: offramp.PayoutInReview, CustomerID: fx.customer.ID, From: fx.payout.CreatedAt.Add(-24 * time.Hour), To: now}, page)},
+		{"ListPayouts by exchange order (after a key)", payoutsOf(ctx, fx, 1, offramp.PayoutFilter{ExchangeOrderID: fx.payout.ExchangeOrderID},
+			offramp.Page{Number: 2, Size: 1, Peek: true, Cursor: &offramp.PageCursor{CreatedAt: fx.retry.CreatedAt, ID: fx.retry.ID}})},
+		{"ListPayouts by client reference (and exchange order)", payoutsOf(ctx, fx, 1, offramp.PayoutFilter{ExchangeOrderID: fx.payout.ExchangeOrderID,
+			ClientReferenceID: fx.retry.ClientReferenceID}, page)},
 		{"ListDeliveries", func(x *tx) error {
 			_, _, err := x.ListDeliveries(ctx, fx.org.ID, offramp.DeliveryFilter{}, page)
 			return err
@@ -827,6 +853,10 @@ var hotKeys = map[string][]string{
 	"Delivery":                  {"webhook_deliveries.event_id"},
 	"UpdateDelivery":            {"webhook_deliveries.event_id"},
 	"DeliveryAttempts":          {"webhook_attempts.event_id"},
+
+	// Every statement of these, the capped count and the page.
+	"ListPayouts by client reference": {"payouts.org_id+client_reference_id"},
+	"ListPayouts by exchange order":   {"payouts.org_id+exchange_order_id"},
 }
 
 // operatorCalls are the statements of migration 00004's operator and

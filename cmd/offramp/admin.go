@@ -35,7 +35,7 @@ func migrateCmd() *cobra.Command {
 
 func adminCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Operator commands that work on the database directly"}
-	cmd.AddCommand(createOrgCmd(), adminKeysCmd(), jsSignaturesCmd(), ledgerCmd(), refundCmd(), rotateMasterKeyCmd(), adminPayoutsCmd(), checkProvidersCmd(), adminKYCCmd(), adminBanksCmd(), adminOperatorsCmd(), adminAuditCmd())
+	cmd.AddCommand(createOrgCmd(), adminKeysCmd(), jsSignaturesCmd(), ledgerCmd(), refundCmd(), rotateMasterKeyCmd(), adminPayoutsCmd(), checkProvidersCmd(), adminKYCCmd(), adminBanksCmd(), adminOperatorsCmd(), adminAuditCmd(), adminIPAllowlistCmd())
 	return cmd
 }
 

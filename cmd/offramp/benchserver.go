@@ -34,9 +34,9 @@ type childServer struct {
 }
 
 // startChild runs `bin serve` on a free 127.0.0.1 port in the sandbox, on
-// dsn, with daily limits out of the way and no operator console, and waits
-// until it is ready. Its log goes to server.log in dir; extra flags come
-// last, so they win.
+// dsn, with daily limits and rate limits out of the way and no operator
+// console, and waits until it is ready. Its log goes to server.log in dir;
+// extra flags come last, so they win.
 func startChild(ctx context.Context, bin, dir, dsn string, masterKey []byte, extra []string, logLevel string) (*childServer, error) {
 	addr, err := benchFreeAddr()
 	if err != nil {
@@ -45,7 +45,7 @@ func startChild(ctx context.Context, bin, dir, dsn string, masterKey []byte, ext
 	const noLimit = "1000000000000" // ₹1,00,00,00,00,000: no bench reaches it
 	args := []string{"serve", "--addr", addr, "--admin-addr=", "--db", dsn, "--env", "sandbox",
 		"--sandbox-bank-db", filepath.Join(dir, "sandbox-bank.db"), "--daily-limit", noLimit, "--edd-daily-limit", noLimit,
-		"--log-level", logLevel, "--log-format", "json", "--shutdown-timeout", "10s"}
+		"--log-level", logLevel, "--log-format", "json", "--shutdown-timeout", "10s", "--key-rate-limit", "inf", "--global-rate-limit", "inf"}
 	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir

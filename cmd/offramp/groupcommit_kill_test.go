@@ -28,7 +28,7 @@ type initiateResult struct {
 func TestGroupCommitKillKeepsEveryAcknowledgedPayout(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
-	args := []string{"--verify-delay", "100ms", "--daily-limit", "100000000", "--edd-daily-limit", "100000000"}
+	args := []string{"--verify-delay", "100ms", "--daily-limit", "100000000", "--edd-daily-limit", "100000000", "--key-rate-limit", "inf"}
 	s := startServe(t, bin, dir, args...)
 	key, secret := s.key, s.secret
 	do := func(base, method, path string, body map[string]any) map[string]any {
@@ -56,9 +56,11 @@ func TestGroupCommitKillKeepsEveryAcknowledgedPayout(t *testing.T) {
 	for round := 1; ; round++ {
 		quotes := make([]string, n)
 		for i := range quotes {
-			// Distinct amounts: identical bodies signed within one second
-			// carry identical signatures, which the server treats as a replay.
-			amount := strconv.Itoa(10 + i)
+			// Distinct amounts, in every round: identical bodies signed
+			// within one second carry identical signatures, and the server
+			// answers the second with the first's quotation (a repeat),
+			// which the previous round's payout already took.
+			amount := fmt.Sprintf("%d.%06d", 10+i, round)
 			quotes[i] = do(s.base, "POST", "/pos/api/v1/payout/quotation", map[string]any{"asset": "USDT", "fiat": "INR", "sending_amount": amount, "customer_id": cust, "bank_id": bank})["id"].(string)
 		}
 		results := make([]initiateResult, n)

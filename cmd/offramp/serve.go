@@ -53,6 +53,7 @@ type serveFlags struct {
 
 	webhookAllowPrivate string
 	providers           providerFlags
+	rateLimits          rateLimitFlags
 	adminAddr           string
 	debugAddr           string
 	consoleSecure       bool
@@ -78,6 +79,7 @@ SIGINT or SIGTERM drains in-flight requests and stops the workers cleanly.`,
 	}
 	f.register(cmd)
 	f.providers.register(cmd)
+	f.rateLimits.register(cmd)
 	cmd.Flags().StringVar(&f.addr, "addr", env("OFFRAMP_ADDR", "127.0.0.1:8080"), "listen address [OFFRAMP_ADDR]")
 	cmd.Flags().StringVar(&f.adminAddr, "admin-addr", envOr("OFFRAMP_ADMIN_ADDR", "127.0.0.1:8081"), "the operator console's own listen address, never the API's; empty disables it [OFFRAMP_ADMIN_ADDR]")
 	cmd.Flags().StringVar(&f.debugAddr, "debug-addr", env("OFFRAMP_DEBUG_ADDR", ""), "serve Go's profiler (/debug/pprof/) on this loopback address; empty disables it [OFFRAMP_DEBUG_ADDR]")
@@ -172,6 +174,9 @@ func (f serveFlags) serverConfig(log *slog.Logger) (server.Config, error) {
 		}
 	}
 	cfg.Workers = worker.DefaultPools(f.bankWorkers, f.hookWorkers, f.verifyWorkers)
+	if cfg.RateLimit, err = f.rateLimits.resolve(); err != nil {
+		return cfg, err
+	}
 	if cfg.Providers, err = f.providers.resolve(); err != nil {
 		return cfg, err
 	}

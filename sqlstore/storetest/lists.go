@@ -394,6 +394,11 @@ func testListKeysetPayouts(t *testing.T, s offramp.Store) {
 		all = append(all, newPayout(t, s, c, b, n, func(p *offramp.Payout) {
 			p.CreatedAt, p.UpdatedAt = at, at
 			inStatus(p, statuses[n%len(statuses)])
+			if n%3 == 1 || n == 2 {
+				// One exchange order retried: every FAILED payout, and
+				// one PROCESSING (its one live payout).
+				p.ExchangeOrderID = "order-retried"
+			}
 		}))
 		if n%5 == 0 {
 			newPayout(t, s, oc, ob, n, func(p *offramp.Payout) { p.CreatedAt, p.UpdatedAt = at, at })
@@ -425,6 +430,17 @@ func testListKeysetPayouts(t *testing.T, s offramp.Store) {
 		{"every filter", offramp.PayoutFilter{Status: offramp.PayoutProcessing, CustomerID: c1.ID, From: from, To: to.Add(time.Second)}, func(p offramp.Payout) bool {
 			return p.Status == offramp.PayoutProcessing && p.CustomerID == c1.ID && !p.CreatedAt.Before(from) && p.CreatedAt.Before(to.Add(time.Second))
 		}},
+		// The other organization has an order-5 and a payout-ref-5 too.
+		{"exchange order", offramp.PayoutFilter{ExchangeOrderID: "order-retried"}, func(p offramp.Payout) bool { return p.ExchangeOrderID == "order-retried" }},
+		{"another exchange order", offramp.PayoutFilter{ExchangeOrderID: "order-5"}, func(p offramp.Payout) bool { return p.ExchangeOrderID == "order-5" }},
+		{"exchange order and every filter", offramp.PayoutFilter{ExchangeOrderID: "order-retried", Status: offramp.PayoutFailed, CustomerID: c1.ID, From: from, To: to.Add(time.Second)}, func(p offramp.Payout) bool {
+			return p.ExchangeOrderID == "order-retried" && p.Status == offramp.PayoutFailed && p.CustomerID == c1.ID && !p.CreatedAt.Before(from) && p.CreatedAt.Before(to.Add(time.Second))
+		}},
+		{"client reference", offramp.PayoutFilter{ClientReferenceID: "payout-ref-5"}, func(p offramp.Payout) bool { return p.ClientReferenceID == "payout-ref-5" }},
+		{"client reference and exchange order", offramp.PayoutFilter{ClientReferenceID: "payout-ref-7", ExchangeOrderID: "order-retried", Status: offramp.PayoutFailed}, func(p offramp.Payout) bool {
+			return p.ClientReferenceID == "payout-ref-7"
+		}},
+		{"client reference of another order", offramp.PayoutFilter{ClientReferenceID: "payout-ref-7", ExchangeOrderID: "order-5"}, func(p offramp.Payout) bool { return false }},
 	} {
 		for _, size := range []int{1, 3, 4, 100} {
 			wantWalks(t, s, fmt.Sprintf("%s, pages of %d", tc.name, size), payoutLister(t, org.ID, tc.f), rowsOf(tc.keep), size)

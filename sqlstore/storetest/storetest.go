@@ -61,7 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) offramp.Store) {
 		{"RailAccounts", testRailAccounts},
 		{"SearchPayouts", testSearchPayouts},
 	}
-	for _, tc := range slices.Concat(tests, payoutTests, engineTests, apiKeyTests, listTests) {
+	for _, tc := range slices.Concat(tests, payoutTests, engineTests, apiKeyTests, listTests, ipAllowTests) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
 		})

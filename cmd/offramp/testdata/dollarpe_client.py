@@ -154,7 +154,7 @@ for suffix, reason in [("0000", "INVALID_ACCOUNT_NUMBER"), ("1111", "NAME_MISMAT
     b = ok("POST", "/cms/api/v1/bank/create", {"customer_id": cust["id"], "account_number": f"30{seq[0]:04d}{suffix}", "ifsc": "HDFC0000123"})
     data, _ = wait_status(f"/cms/api/v1/bank/{cust['id']}/{b['id']}", "bank_account_status")
     check(data["bank_account_status"] == "FAILED" and data["failure_reason"] == reason, f"bank magic value -> {reason}", json.dumps(data))
-code, res = call("POST", "/cms/api/v1/bank/create", {"customer_id": cust["id"], "account_number": "7627389202", "ifsc": "SBI0001829IU"})
+code, res = call("POST", "/cms/api/v1/bank/create", {"customer_id": cust["id"], "account_number": "7627389202", "ifsc": "SBI0001829IV"})
 check(code == 400 and "ifsc" in res["errors"], "IFSC not matching the pattern is a 400", json.dumps(res))
 
 # 5. Documented error rows.
