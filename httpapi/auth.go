@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -114,7 +115,9 @@ func (s *Server) signed(h handlerFunc) http.Handler {
 		}
 		var out bufferedResponse
 		s.write(&out, r, status, data, err)
-		ctx := r.Context()
+		// The answer is stored even if the client has gone (a timeout is
+		// exactly when it will send the request again).
+		ctx := context.WithoutCancel(r.Context())
 		switch {
 		case use.Recorded():
 			if ferr := s.svc.FinishSignature(ctx, use, out.status, out.body.Bytes()); ferr != nil {
