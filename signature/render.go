@@ -299,25 +299,7 @@ func appendPythonASCII(buf []byte, s string) []byte {
 // U+2029 included), the short escapes, and other control characters as
 // lowercase \u00XX. Lone surrogates, which JS would escape, cannot occur:
 // the parser rejects them.
-func appendJS(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	run := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		buf = append(buf, s[run:i]...)
-		if e := shortEscape(c); e != 0 {
-			buf = append(buf, '\\', e)
-		} else {
-			buf = appendU4(buf, rune(c))
-		}
-		run = i + 1
-	}
-	buf = append(buf, s[run:]...)
-	return append(buf, '"')
-}
+func appendJS(buf []byte, s string) []byte { return appendRawUTF8(buf, s, hexDigits) }
 
 // appendJackson quotes s as Jackson's default ObjectMapper does (measured
 // with jackson-core 2.14.1 on OpenJDK 17, see testdata/Sign.java): the
@@ -327,7 +309,12 @@ func appendJS(buf []byte, s string) []byte {
 // (the client encodes the String as UTF-8). Only the case of the hex digits
 // separates it from JSON.stringify. Lone surrogates, which Java's UTF-8
 // encoder turns into '?', cannot occur: the parser rejects them.
-func appendJackson(buf []byte, s string) []byte {
+func appendJackson(buf []byte, s string) []byte { return appendRawUTF8(buf, s, upperHexDigits) }
+
+// appendRawUTF8 quotes s with raw UTF-8, the short escapes, and the other
+// control characters as \u00XX in the given hex digits: JSON.stringify's
+// and Jackson's escaping, which differ only in the digits' case.
+func appendRawUTF8(buf []byte, s, hex string) []byte {
 	buf = append(buf, '"')
 	run := 0
 	for i := 0; i < len(s); i++ {
@@ -339,7 +326,7 @@ func appendJackson(buf []byte, s string) []byte {
 		if e := shortEscape(c); e != 0 {
 			buf = append(buf, '\\', e)
 		} else {
-			buf = append(buf, '\\', 'u', '0', '0', upperHexDigits[c>>4], upperHexDigits[c&0xF])
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
 		}
 		run = i + 1
 	}
